@@ -1,0 +1,1 @@
+//! vpsie-benches (work in progress).

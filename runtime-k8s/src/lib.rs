@@ -1,0 +1,1 @@
+//! vpsie-autoscaler (work in progress).

@@ -1,0 +1,1 @@
+//! vpsie-sim (work in progress).

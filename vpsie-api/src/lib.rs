@@ -1,0 +1,1 @@
+//! vpsie-api (work in progress).

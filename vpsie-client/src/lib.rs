@@ -1,0 +1,1 @@
+//! vpsie-client (work in progress).
