@@ -91,10 +91,10 @@ pub enum TolerationOperator {
 impl Toleration {
     /// Kubernetes' `ToleratesTaint`.
     pub fn tolerates(&self, taint: &Taint) -> bool {
-        if let Some(effect) = self.effect {
-            if effect != taint.effect {
-                return false;
-            }
+        if let Some(effect) = self.effect
+            && effect != taint.effect
+        {
+            return false;
         }
         if !self.key.is_empty() && self.key != taint.key {
             return false;

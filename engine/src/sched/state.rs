@@ -1,0 +1,519 @@
+//! `ClusterState`: nodes with their used resources, bound pods, host ports and inter-pod
+//! counters; answers "can this pod go on that node" and records placements.
+//!
+//! Node indices are stable: existing nodes sorted by name, then in-flight nodes sorted by name,
+//! then nodes added from templates in the order they are added. So any permutation of a
+//! snapshot gives the same indices and the same answers.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::model::node::LABEL_HOSTNAME;
+use crate::model::pod::WhenUnsatisfiable;
+use crate::model::{ClusterSnapshot, Pod, Resources, Taint};
+
+use super::Unfit;
+use super::filters::{
+    node_affinity_fit, node_matches, node_selector_fit, resources_fit, taints_fit,
+};
+use super::interpod::{DomainCounts, TermKey, anti_affinity_keys, lookup_keys};
+use super::template::{NodeTemplate, template_for};
+
+/// Index of a node in a `ClusterState`.
+pub type NodeIdx = usize;
+
+/// Where a node of the state comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeKind {
+    /// A node of the snapshot.
+    Existing,
+    /// A node being provisioned (counts as capacity).
+    InFlight,
+    /// A hypothetical node a planner added.
+    New,
+}
+
+#[derive(Debug, Clone)]
+struct NodeSlot {
+    name: String,
+    labels: BTreeMap<String, String>,
+    taints: Vec<Taint>,
+    allocatable: Resources,
+    used: Resources,
+    ready: bool,
+    schedulable: bool,
+    host_ports: Vec<(String, String, u16)>,
+    kind: NodeKind,
+    group: Option<String>,
+}
+
+/// What the state remembers of a bound pod (to unbind it and to count it for new terms).
+#[derive(Debug, Clone)]
+struct BoundPod {
+    node: NodeIdx,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+}
+
+/// Cached eligible topology domains of a (node-affinity signature, topology key), valid for one
+/// version of the node set.
+#[derive(Debug, Clone, Default)]
+struct DomainCache {
+    nodes_version: u64,
+    domains: Vec<String>,
+}
+
+/// Placement state. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct ClusterState {
+    nodes: Vec<NodeSlot>,
+    by_name: BTreeMap<String, NodeIdx>,
+    bound: BTreeMap<String, BoundPod>,
+    /// Pods matching each registered term, per domain.
+    matching: BTreeMap<TermKey, DomainCounts>,
+    /// Pods owning each anti-affinity term, per domain (for the symmetric check).
+    owners: BTreeMap<TermKey, DomainCounts>,
+    nodes_version: u64,
+    domain_cache: RefCell<BTreeMap<(u64, String), DomainCache>>,
+}
+
+fn fingerprint<T: Hash>(value: &T) -> u64 {
+    // DefaultHasher::new() uses fixed keys: deterministic across runs and machines.
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+impl ClusterState {
+    /// An empty state.
+    pub fn empty() -> Self {
+        Self {
+            nodes: Vec::new(),
+            by_name: BTreeMap::new(),
+            bound: BTreeMap::new(),
+            matching: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            nodes_version: 0,
+            domain_cache: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// Existing nodes with their bound pods, plus in-flight nodes as capacity of their group.
+    pub fn from_snapshot(snapshot: &ClusterSnapshot) -> Self {
+        let mut state = Self::existing_only(snapshot);
+        let mut in_flight: Vec<_> = snapshot.in_flight.iter().collect();
+        in_flight.sort_by(|a, b| a.name.cmp(&b.name));
+        for f in in_flight {
+            let Some(group) = snapshot.node_groups.iter().find(|g| g.name == f.node_group) else {
+                continue;
+            };
+            let Some(size) = snapshot.sizes.iter().find(|s| s.name == group.size) else {
+                continue;
+            };
+            let template = template_for(snapshot, group, size);
+            let idx = state.add_node_from_template(&template, f.name.clone());
+            state.nodes[idx].kind = NodeKind::InFlight;
+        }
+        state
+    }
+
+    /// Existing nodes and their bound pods only (scale-down never re-places onto in-flight nodes).
+    pub fn existing_only(snapshot: &ClusterSnapshot) -> Self {
+        let mut state = Self::empty();
+        let mut nodes: Vec<_> = snapshot.nodes.iter().collect();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        for n in nodes {
+            if state.by_name.contains_key(&n.name) {
+                continue;
+            }
+            let idx = state.nodes.len();
+            state.by_name.insert(n.name.clone(), idx);
+            state.nodes.push(NodeSlot {
+                name: n.name.clone(),
+                labels: n.effective_labels(),
+                taints: n.taints.clone(),
+                allocatable: n.allocatable.clone(),
+                used: Resources::default(),
+                ready: n.ready,
+                schedulable: !n.unschedulable,
+                host_ports: Vec::new(),
+                kind: NodeKind::Existing,
+                group: n.node_group.clone(),
+            });
+        }
+        let mut pods: Vec<&Pod> = snapshot.pods.iter().collect();
+        pods.sort_by_key(|p| (p.namespace.as_str(), p.name.as_str()));
+        // Register every pod's terms first so counts include all bound pods from the start.
+        for p in &pods {
+            state.register_terms(p);
+        }
+        for p in pods {
+            if let Some(node) = p
+                .node_name
+                .as_ref()
+                .and_then(|n| state.by_name.get(n).copied())
+            {
+                state.bind(p, node);
+            }
+        }
+        state
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn node_name(&self, i: NodeIdx) -> &str {
+        &self.nodes[i].name
+    }
+
+    pub fn find_node(&self, name: &str) -> Option<NodeIdx> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn node_kind(&self, i: NodeIdx) -> NodeKind {
+        self.nodes[i].kind
+    }
+
+    pub fn node_group(&self, i: NodeIdx) -> Option<&str> {
+        self.nodes[i].group.as_deref()
+    }
+
+    pub fn labels(&self, i: NodeIdx) -> &BTreeMap<String, String> {
+        &self.nodes[i].labels
+    }
+
+    pub fn allocatable(&self, i: NodeIdx) -> &Resources {
+        &self.nodes[i].allocatable
+    }
+
+    pub fn used(&self, i: NodeIdx) -> &Resources {
+        &self.nodes[i].used
+    }
+
+    pub fn free(&self, i: NodeIdx) -> Resources {
+        self.nodes[i].allocatable.sub(&self.nodes[i].used)
+    }
+
+    pub fn is_schedulable(&self, i: NodeIdx) -> bool {
+        self.nodes[i].schedulable && self.nodes[i].ready
+    }
+
+    /// Node of a bound pod, by `namespace/name`.
+    pub fn node_of(&self, pod_key: &str) -> Option<NodeIdx> {
+        self.bound.get(pod_key).map(|b| b.node)
+    }
+
+    /// Number of pods bound to a node (DaemonSet and mirror pods included).
+    pub fn pod_count(&self, i: NodeIdx) -> i64 {
+        self.nodes[i].used.pods
+    }
+
+    /// Adds a hypothetical node built from a template; `name` must be unique.
+    pub fn add_node_from_template(&mut self, t: &NodeTemplate, name: String) -> NodeIdx {
+        let idx = self.nodes.len();
+        let mut labels = t.labels.clone();
+        labels.insert(LABEL_HOSTNAME.to_string(), name.clone());
+        self.by_name.insert(name.clone(), idx);
+        self.nodes.push(NodeSlot {
+            name,
+            labels,
+            taints: t.taints.clone(),
+            allocatable: t.allocatable.clone(),
+            used: t.daemonset_usage.clone(),
+            ready: true,
+            schedulable: true,
+            host_ports: Vec::new(),
+            kind: NodeKind::New,
+            group: Some(t.group.clone()),
+        });
+        self.nodes_version += 1;
+        idx
+    }
+
+    /// Includes or excludes a node from placement (planners exclude nodes they remove).
+    pub fn set_schedulable(&mut self, node: NodeIdx, schedulable: bool) {
+        if self.nodes[node].schedulable != schedulable {
+            self.nodes[node].schedulable = schedulable;
+            self.nodes_version += 1;
+        }
+    }
+
+    /// Makes sure the counters for every term `pod` looks up exist. `from_snapshot` registers the
+    /// snapshot's pods; call this for pods that arrive later (e.g. in a simulation) so `check`
+    /// stays fast. `check` is correct without it, only slower.
+    pub fn register_terms(&mut self, pod: &Pod) {
+        for key in lookup_keys(pod) {
+            if !self.matching.contains_key(&key) {
+                let counts = self.count_matching(&key);
+                self.matching.insert(key, counts);
+            }
+        }
+    }
+
+    fn count_matching(&self, key: &TermKey) -> DomainCounts {
+        let mut counts = DomainCounts::default();
+        for b in self.bound.values() {
+            if key.selects(&b.namespace, &b.labels) {
+                counts.add(
+                    self.nodes[b.node]
+                        .labels
+                        .get(&key.topology_key)
+                        .map(String::as_str),
+                );
+            }
+        }
+        counts
+    }
+
+    fn matching_counts(&self, key: &TermKey) -> std::borrow::Cow<'_, DomainCounts> {
+        match self.matching.get(key) {
+            Some(c) => std::borrow::Cow::Borrowed(c),
+            None => std::borrow::Cow::Owned(self.count_matching(key)),
+        }
+    }
+
+    /// Records `pod` on `node`. The caller has checked it fits (binding an unfit pod overcommits).
+    pub fn bind(&mut self, pod: &Pod, node: NodeIdx) {
+        let key = pod.key();
+        if self.bound.contains_key(&key) {
+            return;
+        }
+        self.register_terms(pod);
+        let request = pod.effective_requests();
+        let slot = &mut self.nodes[node];
+        slot.used.add_assign(&request);
+        slot.host_ports.extend(pod.host_ports());
+        let labels = &self.nodes[node].labels;
+        for (term, counts) in self.matching.iter_mut() {
+            if term.selects(&pod.namespace, &pod.labels) {
+                counts.add(labels.get(&term.topology_key).map(String::as_str));
+            }
+        }
+        for term in anti_affinity_keys(pod) {
+            let domain = labels.get(&term.topology_key).cloned();
+            self.owners.entry(term).or_default().add(domain.as_deref());
+        }
+        self.bound.insert(
+            key,
+            BoundPod {
+                node,
+                namespace: pod.namespace.clone(),
+                labels: pod.labels.clone(),
+            },
+        );
+    }
+
+    /// Removes `pod` from its node (no-op when it is not bound).
+    pub fn unbind(&mut self, pod: &Pod) {
+        let Some(b) = self.bound.remove(&pod.key()) else {
+            return;
+        };
+        let node = b.node;
+        let request = pod.effective_requests();
+        let slot = &mut self.nodes[node];
+        slot.used.sub_assign(&request);
+        for port in pod.host_ports() {
+            if let Some(i) = slot.host_ports.iter().position(|p| *p == port) {
+                slot.host_ports.swap_remove(i);
+            }
+        }
+        let labels = &self.nodes[node].labels;
+        for (term, counts) in self.matching.iter_mut() {
+            if term.selects(&pod.namespace, &pod.labels) {
+                counts.remove(labels.get(&term.topology_key).map(String::as_str));
+            }
+        }
+        for term in anti_affinity_keys(pod) {
+            let domain = labels.get(&term.topology_key).cloned();
+            if let Some(c) = self.owners.get_mut(&term) {
+                c.remove(domain.as_deref());
+                if c.total == 0 {
+                    self.owners.remove(&term);
+                }
+            }
+        }
+    }
+
+    /// Every filter, in kube-scheduler's spirit: the first failure is returned.
+    pub fn check(&self, pod: &Pod, node: NodeIdx) -> Result<(), Unfit> {
+        self.check_with_request(pod, &pod.effective_requests(), node)
+    }
+
+    /// `check` with a precomputed effective request (hot paths compute it once per class).
+    pub fn check_with_request(
+        &self,
+        pod: &Pod,
+        request: &Resources,
+        node: NodeIdx,
+    ) -> Result<(), Unfit> {
+        let slot = &self.nodes[node];
+        if !slot.ready {
+            return Err(Unfit::NodeNotReady);
+        }
+        if !slot.schedulable {
+            return Err(Unfit::NodeUnschedulable);
+        }
+        node_selector_fit(&pod.node_selector, &slot.labels)?;
+        node_affinity_fit(&pod.affinity, &slot.labels)?;
+        taints_fit(&pod.tolerations, &slot.taints)?;
+        resources_fit(
+            request,
+            &slot.allocatable.sub(&slot.used),
+            &slot.allocatable,
+        )?;
+        self.check_ports(pod, slot)?;
+        self.check_interpod(pod, node)
+    }
+
+    /// Filters that do not depend on other pods (selectors, affinity, taints, readiness).
+    pub fn check_shape(&self, pod: &Pod, node: NodeIdx) -> Result<(), Unfit> {
+        let slot = &self.nodes[node];
+        if !slot.ready {
+            return Err(Unfit::NodeNotReady);
+        }
+        if !slot.schedulable {
+            return Err(Unfit::NodeUnschedulable);
+        }
+        node_selector_fit(&pod.node_selector, &slot.labels)?;
+        node_affinity_fit(&pod.affinity, &slot.labels)?;
+        taints_fit(&pod.tolerations, &slot.taints)
+    }
+
+    fn check_ports(&self, pod: &Pod, slot: &NodeSlot) -> Result<(), Unfit> {
+        if slot.host_ports.is_empty() {
+            return Ok(());
+        }
+        for (proto, ip, port) in pod.host_ports() {
+            let clash = slot.host_ports.iter().any(|(p2, ip2, port2)| {
+                *port2 == port
+                    && *p2 == proto
+                    && (ip == "0.0.0.0" || ip2 == "0.0.0.0" || *ip2 == ip)
+            });
+            if clash {
+                return Err(Unfit::HostPortConflict { port });
+            }
+        }
+        Ok(())
+    }
+
+    /// Pod affinity, anti-affinity (own terms and existing pods' terms) and topology spread.
+    pub fn check_interpod(&self, pod: &Pod, node: NodeIdx) -> Result<(), Unfit> {
+        let labels = &self.nodes[node].labels;
+        for term in &pod.affinity.pod_affinity {
+            let key = TermKey::from_affinity_term(pod, term);
+            let counts = self.matching_counts(&key);
+            let satisfied = match labels.get(&key.topology_key) {
+                Some(domain) => counts.in_domain(domain) > 0,
+                None => false,
+            };
+            // kube-scheduler lets the first pod of a self-affine group go anywhere.
+            let first_of_group = counts.total == 0 && key.selects(&pod.namespace, &pod.labels);
+            if !satisfied && !first_of_group {
+                return Err(Unfit::PodAffinityUnsatisfied {
+                    topology_key: key.topology_key,
+                });
+            }
+        }
+        for term in &pod.affinity.pod_anti_affinity {
+            let key = TermKey::from_affinity_term(pod, term);
+            if let Some(domain) = labels.get(&key.topology_key)
+                && self.matching_counts(&key).in_domain(domain) > 0
+            {
+                return Err(Unfit::PodAntiAffinityConflict {
+                    topology_key: key.topology_key,
+                });
+            }
+        }
+        for (key, owners) in &self.owners {
+            if owners.total == 0 || !key.selects(&pod.namespace, &pod.labels) {
+                continue;
+            }
+            if let Some(domain) = labels.get(&key.topology_key)
+                && owners.in_domain(domain) > 0
+            {
+                return Err(Unfit::PodAntiAffinityConflict {
+                    topology_key: key.topology_key.clone(),
+                });
+            }
+        }
+        for c in &pod.topology_spread_constraints {
+            if c.when_unsatisfiable != WhenUnsatisfiable::DoNotSchedule {
+                continue;
+            }
+            let Some(domain) = labels.get(&c.topology_key) else {
+                return Err(Unfit::MissingTopologyLabel {
+                    topology_key: c.topology_key.clone(),
+                });
+            };
+            let key = TermKey::for_spread(pod, &c.label_selector, &c.topology_key);
+            let counts = self.matching_counts(&key);
+            let domains = self.eligible_domains(pod, &c.topology_key);
+            let mut min = domains
+                .iter()
+                .map(|d| counts.in_domain(d))
+                .min()
+                .unwrap_or(0);
+            if let Some(min_domains) = c.min_domains
+                && (domains.len() as i64) < i64::from(min_domains)
+            {
+                min = 0;
+            }
+            let self_match = u32::from(c.label_selector.matches(&pod.labels));
+            let skew = i64::from(counts.in_domain(domain)) + i64::from(self_match) - i64::from(min);
+            if skew > i64::from(c.max_skew) {
+                return Err(Unfit::TopologySpread {
+                    topology_key: c.topology_key.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Topology domains a spread constraint counts for `pod`: the values of `topology_key` on
+    /// schedulable nodes that pass the pod's nodeSelector and node affinity (kube-scheduler's
+    /// default `nodeAffinityPolicy: Honor`, `nodeTaintsPolicy: Ignore`). Cached per node set.
+    fn eligible_domains(&self, pod: &Pod, topology_key: &str) -> Vec<String> {
+        let signature = fingerprint(&(&pod.node_selector, &pod.affinity.node_affinity));
+        let cache_key = (signature, topology_key.to_string());
+        if let Some(c) = self.domain_cache.borrow().get(&cache_key)
+            && c.nodes_version == self.nodes_version
+        {
+            return c.domains.clone();
+        }
+        let mut domains = BTreeSet::new();
+        for n in &self.nodes {
+            if n.schedulable
+                && n.ready
+                && node_matches(pod, &n.labels)
+                && let Some(d) = n.labels.get(topology_key)
+            {
+                domains.insert(d.clone());
+            }
+        }
+        let domains: Vec<String> = domains.into_iter().collect();
+        self.domain_cache.borrow_mut().insert(
+            cache_key,
+            DomainCache {
+                nodes_version: self.nodes_version,
+                domains: domains.clone(),
+            },
+        );
+        domains
+    }
+
+    /// The first schedulable node (in index order) that passes every filter, or the reasons
+    /// per node for an explanation.
+    pub fn first_fit(&self, pod: &Pod) -> Result<NodeIdx, BTreeMap<Unfit, u32>> {
+        let request = pod.effective_requests();
+        let mut reasons: BTreeMap<Unfit, u32> = BTreeMap::new();
+        for i in 0..self.nodes.len() {
+            match self.check_with_request(pod, &request, i) {
+                Ok(()) => return Ok(i),
+                Err(r) => *reasons.entry(r).or_insert(0) += 1,
+            }
+        }
+        Err(reasons)
+    }
+}
