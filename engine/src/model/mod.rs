@@ -4,14 +4,17 @@
 //! working model; resource quantities are parsed once at load time into integers.
 
 pub mod group;
+pub mod load;
 pub mod node;
 pub mod pod;
 pub mod quantity;
 pub mod resources;
 pub mod selector;
 pub mod snapshot;
+pub mod validate;
 
 pub use group::{DaemonSet, InFlightNode, NodeGroup, VpsieSize};
+pub use load::{ParseError, SnapshotError, SnapshotFormat, snapshot_json_schema};
 pub use node::{Node, Taint, TaintEffect};
 pub use pod::{
     Container, ContainerPort, OwnerRef, Pod, PodAffinityTerm, Toleration, TopologySpreadConstraint,
@@ -20,3 +23,4 @@ pub use pod::{
 pub use resources::Resources;
 pub use selector::{LabelSelector, NodeSelectorTerm};
 pub use snapshot::{ClusterSnapshot, PodDisruptionBudget, SNAPSHOT_VERSION};
+pub use validate::Problem;
