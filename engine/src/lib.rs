@@ -6,3 +6,5 @@
 //! that feed this crate observations and carry out the actions it returns.
 
 pub mod model;
+pub mod scaledown;
+pub mod sched;

@@ -1,0 +1,132 @@
+//! PodDisruptionBudget accounting: disruptions allowed now, and what a decision consumes.
+
+use std::collections::BTreeSet;
+
+use crate::model::snapshot::IntOrPercent;
+use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
+
+/// Budgets of every PDB of a snapshot, indexed like `snapshot.pdbs`, with a running count of
+/// what the decision consumed.
+#[derive(Debug, Clone)]
+pub struct PdbLedger {
+    /// `namespace/name` per PDB.
+    pub keys: Vec<String>,
+    pub allowed: Vec<i32>,
+    pub consumed: Vec<i32>,
+}
+
+/// Resolves an int-or-percent against `total`, rounding up (Kubernetes'
+/// `GetScaledValueFromIntOrPercent(.., roundUp=true)` as the disruption controller uses it).
+/// A malformed percentage resolves to `None` (treated as "no disruption allowed").
+pub fn resolve(value: &IntOrPercent, total: i64) -> Option<i64> {
+    match value {
+        IntOrPercent::Int(n) => Some(i64::from(*n)),
+        IntOrPercent::Percent(text) => {
+            let digits = text.trim().strip_suffix('%')?;
+            let pct: i64 = digits.trim().parse().ok()?;
+            if pct < 0 {
+                return None;
+            }
+            Some((pct.saturating_mul(total) + 99) / 100)
+        }
+    }
+}
+
+/// Whether `pdb` covers `pod` (same namespace, selector matches). As in policy/v1, an empty
+/// selector matches every pod of the namespace.
+pub fn covers(pdb: &PodDisruptionBudget, pod: &Pod) -> bool {
+    pdb.namespace == pod.namespace && pdb.selector.matches(&pod.labels)
+}
+
+/// Disruptions a PDB allows now: its observed `status.disruptionsAllowed` when the snapshot has
+/// it, otherwise computed like the disruption controller from the spec and the matching pods
+/// (`expected` = matching pods, `healthy` = those bound to a Ready node).
+pub fn disruptions_allowed(pdb: &PodDisruptionBudget, snapshot: &ClusterSnapshot) -> i32 {
+    disruptions_allowed_with(pdb, snapshot, &ready_nodes(snapshot))
+}
+
+fn ready_nodes(snapshot: &ClusterSnapshot) -> BTreeSet<&str> {
+    snapshot
+        .nodes
+        .iter()
+        .filter(|n| n.ready)
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+fn disruptions_allowed_with(
+    pdb: &PodDisruptionBudget,
+    snapshot: &ClusterSnapshot,
+    ready: &BTreeSet<&str>,
+) -> i32 {
+    if let Some(observed) = pdb.disruptions_allowed {
+        return observed.max(0);
+    }
+    let mut expected: i64 = 0;
+    let mut healthy: i64 = 0;
+    for pod in snapshot.pods.iter().filter(|p| covers(pdb, p)) {
+        expected += 1;
+        if pod.node_name.as_deref().is_some_and(|n| ready.contains(n)) {
+            healthy += 1;
+        }
+    }
+    let allowed = match (&pdb.min_available, &pdb.max_unavailable) {
+        (_, Some(max_unavailable)) => match resolve(max_unavailable, expected) {
+            Some(max) => max - (expected - healthy),
+            None => 0,
+        },
+        (Some(min_available), None) => match resolve(min_available, expected) {
+            Some(min) => healthy - min,
+            None => 0,
+        },
+        // Neither field: the API server rejects this; allow nothing rather than everything.
+        (None, None) => 0,
+    };
+    i32::try_from(allowed.max(0)).unwrap_or(i32::MAX)
+}
+
+impl PdbLedger {
+    pub fn new(snapshot: &ClusterSnapshot) -> Self {
+        let ready = ready_nodes(snapshot);
+        let keys = snapshot
+            .pdbs
+            .iter()
+            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .collect();
+        let allowed = snapshot
+            .pdbs
+            .iter()
+            .map(|p| disruptions_allowed_with(p, snapshot, &ready))
+            .collect();
+        Self {
+            keys,
+            allowed,
+            consumed: vec![0; snapshot.pdbs.len()],
+        }
+    }
+
+    /// Indices of the PDBs covering `pod`.
+    pub fn covering(snapshot: &ClusterSnapshot, pod: &Pod) -> Vec<usize> {
+        snapshot
+            .pdbs
+            .iter()
+            .enumerate()
+            .filter(|(_, pdb)| covers(pdb, pod))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The first PDB (by index) that cannot take `extra[i]` more disruptions, if any.
+    pub fn first_exhausted(&self, extra: &[(usize, i32)]) -> Option<usize> {
+        extra
+            .iter()
+            .find(|(i, n)| self.consumed[*i] + n > self.allowed[*i])
+            .map(|(i, _)| *i)
+    }
+
+    pub fn consume(&mut self, extra: &[(usize, i32)]) {
+        for (i, n) in extra {
+            self.consumed[*i] += n;
+        }
+    }
+}

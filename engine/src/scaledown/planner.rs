@@ -1,0 +1,564 @@
+//! The scale-down decision: candidates, blocking rules, greedy multi-node removal with
+//! re-placement, consolidation by deletion, then N-to-M replacement.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::node::SCALE_DOWN_DISABLED;
+use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
+use crate::sched::{ClusterState, NodeIdx};
+
+use super::blocking::{PodDisposition, disposition};
+use super::consolidation::disruption_weight;
+use super::pdb::{PdbLedger, covers};
+use super::place::Placer;
+use super::replace::plan_replacement;
+use super::types::{
+    Eviction, KeepReason, NodeRemoval, NodeVerdict, PdbBudget, PodBlock, RemovalKind,
+    ScaleDownOptions, ScaleDownPlan,
+};
+
+/// What the planner knows about one node before deciding.
+#[derive(Debug)]
+pub(crate) struct NodeInfo<'a> {
+    pub idx: NodeIdx,
+    pub node: &'a Node,
+    pub group: Option<&'a NodeGroup>,
+    pub price: f64,
+    /// Every pod bound there (sorted by key).
+    pub pods: Vec<&'a Pod>,
+    /// Pods to evict, hardest to place first (largest cpu, then memory, then key), with their
+    /// effective request and covering PDB indices.
+    pub evict: Vec<(&'a Pod, Resources, Vec<usize>)>,
+    pub cpu: f64,
+    pub memory: f64,
+    /// Disruptions per PDB that evicting every pod of the node consumes (sorted by PDB index).
+    pub pdb_use: Vec<(usize, i32)>,
+    /// Why the node can never go in this decision, when known before simulating.
+    pub verdict: Option<KeepReason>,
+    /// The node is empty (only DaemonSet and mirror pods).
+    pub empty: bool,
+    pub underutilized: bool,
+}
+
+impl NodeInfo<'_> {
+    pub fn disruption(&self) -> f64 {
+        self.evict
+            .iter()
+            .map(|(p, _, _)| disruption_weight(p))
+            .sum()
+    }
+}
+
+fn fraction(used: i64, allocatable: i64) -> f64 {
+    if allocatable <= 0 {
+        return if used > 0 { 1.0 } else { 0.0 };
+    }
+    used as f64 / allocatable as f64
+}
+
+fn opted_out(node: &Node) -> bool {
+    node.labels.get(SCALE_DOWN_DISABLED).map(String::as_str) == Some("true")
+        || node
+            .annotations
+            .get(SCALE_DOWN_DISABLED)
+            .map(String::as_str)
+            == Some("true")
+}
+
+/// Shared context of one decision.
+#[derive(Debug)]
+pub(crate) struct Decision<'a> {
+    pub snapshot: &'a ClusterSnapshot,
+    pub opts: &'a ScaleDownOptions,
+    pub placer: Placer<'a>,
+    pub nodes: Vec<NodeInfo<'a>>,
+    pub ledger: PdbLedger,
+    /// Existing nodes per group, and how many this decision removes.
+    pub group_size: BTreeMap<&'a str, u32>,
+    pub group_removed: BTreeMap<&'a str, u32>,
+    /// Nodes (state indices) that received pods of removed nodes.
+    pub destinations: BTreeSet<NodeIdx>,
+    /// Nodes (info indices) removed or replaced.
+    pub gone: BTreeSet<usize>,
+    pub cluster_cost: f64,
+    pub cluster_disruption: f64,
+}
+
+fn analyse<'a>(
+    snapshot: &'a ClusterSnapshot,
+    opts: &ScaleDownOptions,
+    state: &ClusterState,
+    ledger: &PdbLedger,
+) -> Vec<NodeInfo<'a>> {
+    let groups: BTreeMap<&str, &NodeGroup> = snapshot
+        .node_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g))
+        .collect();
+    let prices: BTreeMap<&str, f64> = snapshot
+        .sizes
+        .iter()
+        .map(|s| (s.name.as_str(), s.hourly_price))
+        .collect();
+    let mut pods_by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
+    for pod in &snapshot.pods {
+        if let Some(n) = &pod.node_name {
+            pods_by_node.entry(n.as_str()).or_default().push(pod);
+        }
+    }
+    let mut pdbs_by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, pdb) in snapshot.pdbs.iter().enumerate() {
+        pdbs_by_ns
+            .entry(pdb.namespace.as_str())
+            .or_default()
+            .push(i);
+    }
+    let mut infos = Vec::with_capacity(state.node_count());
+    for idx in 0..state.node_count() {
+        let name = state.node_name(idx);
+        let Some(node) = snapshot.nodes.iter().find(|n| n.name == name) else {
+            continue;
+        };
+        let group = node
+            .node_group
+            .as_deref()
+            .and_then(|g| groups.get(g).copied());
+        let price = group
+            .and_then(|g| prices.get(g.size.as_str()).copied())
+            .unwrap_or(0.0);
+        let mut pods = pods_by_node.remove(name).unwrap_or_default();
+        pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        pods.dedup_by(|a, b| a.namespace == b.namespace && a.name == b.name);
+        let used = state.used(idx);
+        let allocatable = state.allocatable(idx);
+        let cpu = fraction(used.cpu_milli, allocatable.cpu_milli);
+        let memory = fraction(used.memory, allocatable.memory);
+        let threshold = group
+            .and_then(|g| g.scale_down_utilization_threshold)
+            .unwrap_or(opts.utilization_threshold);
+        let mut info = NodeInfo {
+            idx,
+            node,
+            group,
+            price,
+            pods: Vec::new(),
+            evict: Vec::new(),
+            cpu,
+            memory,
+            pdb_use: Vec::new(),
+            verdict: None,
+            empty: false,
+            underutilized: !node.ready || (cpu < threshold && memory < threshold),
+        };
+        info.verdict = if group.is_none() {
+            Some(KeepReason::NotManaged)
+        } else if opted_out(node) {
+            Some(KeepReason::ScaleDownDisabled)
+        } else if let Some(why) = opts.protected_nodes.get(name) {
+            Some(KeepReason::Protected { why: why.clone() })
+        } else if node.unschedulable {
+            Some(KeepReason::Cordoned)
+        } else {
+            None
+        };
+        if info.verdict.is_none() {
+            let mut pdb_use: BTreeMap<usize, i32> = BTreeMap::new();
+            for pod in &pods {
+                let covering: Vec<usize> = pdbs_by_ns
+                    .get(pod.namespace.as_str())
+                    .map(|v| {
+                        v.iter()
+                            .copied()
+                            .filter(|i| covers(&snapshot.pdbs[*i], pod))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                match disposition(pod, !covering.is_empty()) {
+                    PodDisposition::GoesWithNode => {}
+                    PodDisposition::Evict => {
+                        for i in &covering {
+                            *pdb_use.entry(*i).or_insert(0) += 1;
+                        }
+                        info.evict.push((*pod, pod.effective_requests(), covering));
+                    }
+                    PodDisposition::Blocks(block) => {
+                        info.verdict.get_or_insert(KeepReason::PodBlocks {
+                            pod: pod.key(),
+                            block,
+                        });
+                    }
+                }
+            }
+            info.empty = info.evict.is_empty() && info.verdict.is_none();
+            info.pdb_use = pdb_use.into_iter().collect();
+            info.evict.sort_by(|a, b| {
+                (b.1.cpu_milli, b.1.memory)
+                    .cmp(&(a.1.cpu_milli, a.1.memory))
+                    .then_with(|| (&a.0.namespace, &a.0.name).cmp(&(&b.0.namespace, &b.0.name)))
+            });
+            // Empty nodes are removed whatever their DaemonSet usage.
+            if info.empty {
+                info.underutilized = true;
+            }
+        }
+        let _ = ledger;
+        info.pods = pods;
+        infos.push(info);
+    }
+    infos
+}
+
+/// Order in which candidates are tried: empty nodes, then not-ready ones, then the least
+/// utilized (max of cpu and memory fractions, then their sum), ties by name.
+fn candidate_order(infos: &[NodeInfo<'_>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..infos.len())
+        .filter(|i| infos[*i].verdict.is_none())
+        .collect();
+    order.sort_by(|a, b| {
+        let key = |n: &NodeInfo<'_>| {
+            let rank = if n.empty {
+                0
+            } else if !n.node.ready {
+                1
+            } else {
+                2
+            };
+            (rank, n.cpu.max(n.memory), n.cpu + n.memory)
+        };
+        let (ra, ua, sa) = key(&infos[*a]);
+        let (rb, ub, sb) = key(&infos[*b]);
+        ra.cmp(&rb)
+            .then(ua.total_cmp(&ub))
+            .then(sa.total_cmp(&sb))
+            .then_with(|| infos[*a].node.name.cmp(&infos[*b].node.name))
+    });
+    order
+}
+
+/// Result of trying to empty one node.
+pub(crate) enum Trial {
+    Placed(Vec<Eviction>, Vec<NodeIdx>),
+    Failed(KeepReason),
+}
+
+impl<'a> Decision<'a> {
+    fn group_of(&self, i: usize) -> &'a str {
+        self.nodes[i].group.map(|g| g.name.as_str()).unwrap_or("")
+    }
+
+    /// Whether one more node of node `i`'s group may go.
+    fn group_allows(&self, i: usize, extra: u32) -> Option<KeepReason> {
+        let group = self.nodes[i].group?;
+        let size = self
+            .group_size
+            .get(group.name.as_str())
+            .copied()
+            .unwrap_or(0);
+        let removed = self
+            .group_removed
+            .get(group.name.as_str())
+            .copied()
+            .unwrap_or(0);
+        if size < removed + extra + group.min {
+            return Some(KeepReason::GroupAtMin {
+                group: group.name.clone(),
+                min: group.min,
+            });
+        }
+        None
+    }
+
+    fn pdb_block(&self, i: usize) -> Option<KeepReason> {
+        let info = &self.nodes[i];
+        let pdb = self.ledger.first_exhausted(&info.pdb_use)?;
+        let pod = info
+            .evict
+            .iter()
+            .filter(|(_, _, covering)| covering.contains(&pdb))
+            .map(|(p, _, _)| p.key())
+            .min()
+            .unwrap_or_default();
+        Some(KeepReason::PodBlocks {
+            pod,
+            block: PodBlock::PdbExhausted {
+                pdb: self.ledger.keys[pdb].clone(),
+                allowed: self.ledger.allowed[pdb],
+                used: self.ledger.consumed[pdb],
+            },
+        })
+    }
+
+    /// Takes node `i` out (unschedulable, every pod unbound) and re-places its evictable pods on
+    /// nodes that stay. On failure everything is restored.
+    pub fn try_empty(&mut self, i: usize, use_cache: bool) -> Trial {
+        let idx = self.nodes[i].idx;
+        self.placer.set_schedulable(idx, false);
+        for pod in &self.nodes[i].pods {
+            self.placer.unbind(pod);
+        }
+        let mut placed: Vec<(usize, NodeIdx)> = Vec::new();
+        let mut failure = None;
+        for k in 0..self.nodes[i].evict.len() {
+            let (pod, request) = (self.nodes[i].evict[k].0, self.nodes[i].evict[k].1.clone());
+            match self.placer.find_place(pod, &request, idx, use_cache) {
+                Ok(dest) => {
+                    self.placer.bind(pod, dest);
+                    placed.push((k, dest));
+                }
+                Err(why) => {
+                    failure = Some(KeepReason::PodBlocks {
+                        pod: pod.key(),
+                        block: PodBlock::NoPlace {
+                            unfit: why.main.code().to_string(),
+                            detail: why.detail,
+                        },
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(reason) = failure {
+            self.restore(i, &placed);
+            return Trial::Failed(reason);
+        }
+        let mut evictions: Vec<Eviction> = placed
+            .iter()
+            .map(|(k, dest)| {
+                let (pod, _, covering) = &self.nodes[i].evict[*k];
+                Eviction {
+                    pod: pod.key(),
+                    destination: self.placer.state.node_name(*dest).to_string(),
+                    pdbs: covering
+                        .iter()
+                        .map(|c| self.ledger.keys[*c].clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        evictions.sort();
+        Trial::Placed(evictions, placed.iter().map(|(_, d)| *d).collect())
+    }
+
+    /// Undoes a trial of node `i` whose pods `placed` were bound elsewhere.
+    pub fn restore(&mut self, i: usize, placed: &[(usize, NodeIdx)]) {
+        for (k, _) in placed {
+            let pod = self.nodes[i].evict[*k].0;
+            self.placer.unbind(pod);
+        }
+        let idx = self.nodes[i].idx;
+        for pod in &self.nodes[i].pods {
+            self.placer.state.bind(pod, idx);
+        }
+        self.placer.set_schedulable(idx, true);
+    }
+
+    fn record_removal(
+        &mut self,
+        i: usize,
+        kind: RemovalKind,
+        evictions: Vec<Eviction>,
+        dests: &[NodeIdx],
+    ) -> NodeRemoval {
+        let info = &self.nodes[i];
+        let removal = NodeRemoval {
+            node: info.node.name.clone(),
+            group: self.group_of(i).to_string(),
+            empty: info.evict.is_empty(),
+            kind,
+            evictions,
+            hourly_saving: info.price,
+            cpu_utilization: info.cpu,
+            memory_utilization: info.memory,
+        };
+        let use_ = info.pdb_use.clone();
+        self.ledger.consume(&use_);
+        *self.group_removed.entry(self.group_of(i)).or_insert(0) += 1;
+        self.destinations.extend(dests.iter().copied());
+        self.gone.insert(i);
+        self.placer.commit();
+        removal
+    }
+}
+
+/// Computes the scale-down decision for a snapshot. Pure and deterministic: any permutation
+/// of the snapshot's lists gives the same plan.
+pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
+    let state = ClusterState::existing_only(snapshot);
+    let ledger = PdbLedger::new(snapshot);
+    let nodes = analyse(snapshot, opts, &state, &ledger);
+    let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
+    for info in &nodes {
+        if let Some(g) = info.group {
+            *group_size.entry(g.name.as_str()).or_insert(0) += 1;
+        }
+    }
+    let cluster_cost: f64 = nodes.iter().map(|n| n.price).sum();
+    let cluster_disruption: f64 = snapshot
+        .pods
+        .iter()
+        .filter(|p| p.node_name.is_some() && !p.is_mirror() && !p.is_daemonset_pod())
+        .map(disruption_weight)
+        .sum();
+    let mut d = Decision {
+        snapshot,
+        opts,
+        placer: Placer::new(state),
+        nodes,
+        ledger,
+        group_size,
+        group_removed: BTreeMap::new(),
+        destinations: BTreeSet::new(),
+        gone: BTreeSet::new(),
+        cluster_cost,
+        cluster_disruption,
+    };
+    let mut removals: Vec<NodeRemoval> = Vec::new();
+    let mut verdicts: BTreeMap<usize, KeepReason> = BTreeMap::new();
+    let mut empties_removed: u32 = 0;
+    let order = candidate_order(&d.nodes);
+
+    // Pass 1: empty and under-utilized nodes (Cluster Autoscaler's rules); pass 2: nodes above
+    // the threshold whose removal passes the consolidation rule.
+    for consolidating in [false, true] {
+        if consolidating && !opts.consolidation.enabled {
+            break;
+        }
+        for &i in &order {
+            if d.gone.contains(&i) || (!consolidating && verdicts.contains_key(&i)) {
+                continue;
+            }
+            if consolidating {
+                // Only nodes that pass 1 kept for utilization get a second chance.
+                if !matches!(verdicts.get(&i), Some(KeepReason::NotUnderutilized { .. })) {
+                    continue;
+                }
+            } else if !d.nodes[i].underutilized {
+                let threshold = d.nodes[i]
+                    .group
+                    .and_then(|g| g.scale_down_utilization_threshold)
+                    .unwrap_or(opts.utilization_threshold);
+                verdicts.insert(
+                    i,
+                    KeepReason::NotUnderutilized {
+                        cpu: d.nodes[i].cpu,
+                        memory: d.nodes[i].memory,
+                        threshold,
+                    },
+                );
+                continue;
+            }
+            if let Some(reason) = gate(&d, i, removals.len(), empties_removed) {
+                verdicts.insert(i, reason);
+                continue;
+            }
+            match d.try_empty(i, true) {
+                Trial::Failed(reason) => {
+                    verdicts.insert(i, reason);
+                }
+                Trial::Placed(evictions, dests) => {
+                    let kind = if d.nodes[i].empty {
+                        RemovalKind::Empty
+                    } else if consolidating {
+                        RemovalKind::Consolidated
+                    } else {
+                        RemovalKind::Underutilized
+                    };
+                    if consolidating {
+                        let savings = safe_div(d.nodes[i].price, d.cluster_cost);
+                        let disruption = safe_div(d.nodes[i].disruption(), d.cluster_disruption);
+                        if !opts.consolidation.worth_it(savings, disruption) {
+                            let placed: Vec<(usize, NodeIdx)> =
+                                dests.iter().copied().enumerate().collect();
+                            d.restore(i, &placed);
+                            verdicts.insert(
+                                i,
+                                KeepReason::NotWorthDisruption {
+                                    savings_fraction: savings,
+                                    disruption_fraction: disruption,
+                                },
+                            );
+                            continue;
+                        }
+                    }
+                    if d.nodes[i].empty {
+                        empties_removed += 1;
+                    }
+                    verdicts.remove(&i);
+                    removals.push(d.record_removal(i, kind, evictions, &dests));
+                }
+            }
+        }
+    }
+
+    let mut replacements = Vec::new();
+    if opts.consolidation.enabled && removals.len() < opts.max_nodes as usize {
+        let budget = opts.max_nodes as usize - removals.len();
+        if let Some(r) = plan_replacement(&mut d, &verdicts, budget) {
+            replacements.push(r);
+        }
+    }
+
+    let kept = d
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !d.gone.contains(i))
+        .map(|(i, info)| {
+            let reason = match (&info.verdict, verdicts.get(&i)) {
+                (Some(r), _) => r.clone(),
+                _ if d.destinations.contains(&info.idx) => KeepReason::Destination,
+                (None, Some(r)) => r.clone(),
+                (None, None) => KeepReason::Destination,
+            };
+            NodeVerdict {
+                node: info.node.name.clone(),
+                reason,
+            }
+        })
+        .collect();
+    let pdb_budgets = pdb_budgets(&d);
+    ScaleDownPlan {
+        removals,
+        replacements,
+        kept,
+        pdb_budgets,
+    }
+}
+
+/// Checks that do not need a simulation: limits, group minimum, PDB budget.
+fn gate(d: &Decision<'_>, i: usize, removed: usize, empties_removed: u32) -> Option<KeepReason> {
+    if d.destinations.contains(&d.nodes[i].idx) {
+        return Some(KeepReason::Destination);
+    }
+    if removed >= d.opts.max_nodes as usize {
+        return Some(KeepReason::ParallelismLimit {
+            limit: d.opts.max_nodes,
+        });
+    }
+    if d.nodes[i].empty && empties_removed >= d.opts.max_empty_bulk {
+        return Some(KeepReason::EmptyBulkLimit {
+            limit: d.opts.max_empty_bulk,
+        });
+    }
+    if let Some(r) = d.group_allows(i, 1) {
+        return Some(r);
+    }
+    d.pdb_block(i)
+}
+
+pub(crate) fn safe_div(a: f64, b: f64) -> f64 {
+    if b <= 0.0 { 0.0 } else { a / b }
+}
+
+fn pdb_budgets(d: &Decision<'_>) -> Vec<PdbBudget> {
+    let mut out: Vec<PdbBudget> = (0..d.ledger.keys.len())
+        .filter(|i| d.ledger.consumed[*i] > 0)
+        .map(|i| PdbBudget {
+            pdb: d.ledger.keys[i].clone(),
+            allowed: d.ledger.allowed[i],
+            consumed: d.ledger.consumed[i],
+        })
+        .collect();
+    out.sort_by(|a, b| a.pdb.cmp(&b.pdb));
+    out
+}
