@@ -7,4 +7,5 @@
 
 pub mod model;
 pub mod scaledown;
+pub mod scaleup;
 pub mod sched;
