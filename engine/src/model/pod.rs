@@ -28,7 +28,7 @@ pub struct ContainerPort {
     #[serde(default = "default_protocol")]
     pub protocol: String,
     /// Host IP the port binds to; empty or `0.0.0.0` means every address.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default, rename = "hostIP", skip_serializing_if = "String::is_empty")]
     pub host_ip: String,
 }
 

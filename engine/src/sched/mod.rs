@@ -20,3 +20,6 @@ pub use template::{
     template_for,
 };
 pub use unfit::Unfit;
+
+#[cfg(test)]
+mod tests;
