@@ -1,1 +1,3 @@
 //! vpsie-sim (work in progress).
+pub mod cloud;
+pub mod mock;

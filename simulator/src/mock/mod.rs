@@ -1,0 +1,1 @@
+//! The VPSie HTTP mock server around the simulated cloud (work in progress).
