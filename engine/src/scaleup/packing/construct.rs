@@ -1,0 +1,232 @@
+//! Construction heuristics working on whole item types: first-fit-decreasing, best-fit-decreasing
+//! and minimum-bin-slack (fill one bin at a time with the subset that leaves least slack).
+//!
+//! Copies of one type go into a bin all at once (`room_for`), which is exactly what placing them
+//! one by one would do, so 50,000 identical items cost one step per bin they touch.
+
+use super::instance::{BinLoad, Instance, Work};
+
+/// First-fit-decreasing over `order` (type indices, largest first).
+pub(crate) fn first_fit_decreasing(
+    inst: &Instance,
+    order: &[usize],
+    work: &mut Work,
+) -> Vec<BinLoad> {
+    let mut bins: Vec<BinLoad> = Vec::new();
+    for &ty in order {
+        let mut left = inst.types[ty].count;
+        for bin in bins.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            work.spend(1);
+            let k = bin.room_for(inst, ty, left);
+            bin.add(inst, ty, k);
+            left -= k;
+        }
+        while left > 0 {
+            work.spend(1);
+            let mut bin = inst.empty_bin();
+            let k = bin.room_for(inst, ty, left);
+            if k == 0 {
+                // Cannot happen for placeable types; stop rather than loop.
+                break;
+            }
+            bin.add(inst, ty, k);
+            left -= k;
+            bins.push(bin);
+        }
+    }
+    bins
+}
+
+/// Best-fit-decreasing: each item goes to the feasible bin with the least slack.
+pub(crate) fn best_fit_decreasing(
+    inst: &Instance,
+    order: &[usize],
+    work: &mut Work,
+) -> Vec<BinLoad> {
+    let mut bins: Vec<BinLoad> = Vec::new();
+    for &ty in order {
+        let mut left = inst.types[ty].count;
+        while left > 0 {
+            let mut best: Option<(f64, usize)> = None;
+            for (i, bin) in bins.iter().enumerate() {
+                work.spend(1);
+                if bin.room_for(inst, ty, 1) == 0 {
+                    continue;
+                }
+                let slack = inst.slack(&bin.residual);
+                if best.is_none_or(|(s, _)| slack < s) {
+                    best = Some((slack, i));
+                }
+            }
+            let i = match best {
+                Some((_, i)) => i,
+                None => {
+                    bins.push(inst.empty_bin());
+                    bins.len() - 1
+                }
+            };
+            // After adding, this bin only gets tighter, so best fit keeps choosing it.
+            let k = bins[i].room_for(inst, ty, left);
+            if k == 0 {
+                break;
+            }
+            bins[i].add(inst, ty, k);
+            left -= k;
+        }
+    }
+    bins
+}
+
+/// Minimum bin slack (Gupta and Ho 1999; the MBS' variant of Fleszar and Hindi 2002 that seeds
+/// each bin with the largest remaining item): bins are filled one at a time with the subset of
+/// remaining items of least slack, found by a depth-first search over types in decreasing order
+/// that stops at an exactly full bin. Each search node also looks up whether one or two more
+/// items complete the bin exactly, which finds exact triples in `O(types)` per bin.
+///
+/// The search of one bin is limited to `per_bin_steps`; its first path is the greedy fill, so
+/// an exhausted budget degrades to a next-fit-decreasing-like construction, never to failure.
+pub(crate) fn minimum_bin_slack(
+    inst: &Instance,
+    order: &[usize],
+    per_bin_steps: u64,
+    work: &mut Work,
+) -> Vec<BinLoad> {
+    let mut avail: Vec<u32> = inst.types.iter().map(|t| t.count).collect();
+    let mut bins = Vec::new();
+    let mut position = 0usize; // first index of `order` that may still have items
+    loop {
+        while position < order.len() && avail[order[position]] == 0 {
+            position += 1;
+        }
+        let Some(&seed) = order.get(position) else {
+            break;
+        };
+        let mut bin = inst.empty_bin();
+        bin.add(inst, seed, 1);
+        avail[seed] -= 1;
+        let mut search = SlackSearch {
+            inst,
+            order,
+            avail: &mut avail,
+            best_slack: inst.slack(&bin.residual),
+            best: Vec::new(),
+            picks: Vec::new(),
+            steps_left: per_bin_steps.max(1),
+            done: false,
+        };
+        search.dfs(position, &mut bin);
+        let chosen = std::mem::take(&mut search.best);
+        let used = per_bin_steps.max(1) - search.steps_left;
+        work.spend(used.max(1));
+        for (ty, k) in chosen {
+            bin.add(inst, ty, k);
+            avail[ty] -= k;
+        }
+        bins.push(bin);
+    }
+    bins
+}
+
+struct SlackSearch<'a> {
+    inst: &'a Instance,
+    order: &'a [usize],
+    avail: &'a mut Vec<u32>,
+    best_slack: f64,
+    best: Vec<(usize, u32)>,
+    picks: Vec<(usize, u32)>,
+    steps_left: u64,
+    done: bool,
+}
+
+impl SlackSearch<'_> {
+    fn record(&mut self, slack: f64, extra: &[(usize, u32)]) {
+        if slack < self.best_slack {
+            self.best_slack = slack;
+            self.best = self.picks.clone();
+            self.best.extend_from_slice(extra);
+        }
+        if slack <= 0.0 {
+            self.done = true;
+        }
+    }
+
+    /// Available copies of `ty` that the bin can still take by its per-bin limit.
+    fn usable(&self, bin: &BinLoad, ty: usize) -> u32 {
+        let t = &self.inst.types[ty];
+        self.avail[ty].min(t.per_bin.saturating_sub(bin.count_of(ty)))
+    }
+
+    /// A type of exactly `residual`'s size with a usable copy (other than `except`'s copy).
+    fn exact(&self, bin: &BinLoad, residual: &[i64], except: Option<usize>) -> Option<usize> {
+        let candidates = self.inst.by_size.get(residual)?;
+        candidates.iter().copied().find(|&ty| {
+            let need = if except == Some(ty) { 2 } else { 1 };
+            self.usable(bin, ty) >= need
+        })
+    }
+
+    fn dfs(&mut self, from: usize, bin: &mut BinLoad) {
+        if self.done || self.steps_left == 0 {
+            return;
+        }
+        self.steps_left -= 1;
+        let slack = self.inst.slack(&bin.residual);
+        self.record(slack, &[]);
+        if self.done {
+            return;
+        }
+        // One more item completing the bin exactly.
+        let residual = bin.residual.clone();
+        if let Some(ty) = self.exact(bin, &residual, None) {
+            self.record(0.0, &[(ty, 1)]);
+            return;
+        }
+        // Two more items completing it exactly.
+        let mut rest = residual.clone();
+        for idx in from..self.order.len() {
+            let ty = self.order[idx];
+            if self.usable(bin, ty) == 0 || bin.room_for(self.inst, ty, 1) == 0 {
+                continue;
+            }
+            if self.steps_left == 0 {
+                return;
+            }
+            self.steps_left -= 1;
+            let size = &self.inst.types[ty].size;
+            for ((r, base), s) in rest.iter_mut().zip(&residual).zip(size) {
+                *r = base - s;
+            }
+            if let Some(other) = self.exact(bin, &rest, Some(ty)) {
+                if other == ty {
+                    self.record(0.0, &[(ty, 2)]);
+                } else {
+                    self.record(0.0, &[(ty, 1), (other, 1)]);
+                }
+                return;
+            }
+        }
+        // Branch: the next type to add, and how many copies (most first).
+        for idx in from..self.order.len() {
+            let ty = self.order[idx];
+            let max = bin.room_for(self.inst, ty, self.usable(bin, ty));
+            if max == 0 {
+                continue;
+            }
+            for k in (1..=max).rev() {
+                bin.add(self.inst, ty, k);
+                self.avail[ty] -= k;
+                self.picks.push((ty, k));
+                self.dfs(idx + 1, bin);
+                self.picks.pop();
+                self.avail[ty] += k;
+                bin.remove(self.inst, ty, k);
+                if self.done || self.steps_left == 0 {
+                    return;
+                }
+            }
+        }
+    }
+}
