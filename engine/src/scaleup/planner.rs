@@ -1,18 +1,1007 @@
 //! `plan_scale_up`: pending pods → equivalence classes → node options → packed plan.
+//!
+//! 1. Pending pods (no node, not ignored, not DaemonSet or mirror pods), sorted by key, are
+//!    grouped into classes; classes are processed largest first.
+//! 2. Every class first tries existing and in-flight capacity through `ClusterState` (every
+//!    filter): those pods go to `fit_existing`.
+//! 3. Then, round after round: each node option that statically fits some remaining class is
+//!    estimated cheaply, the most promising ones (in the expander's order) are simulated in full
+//!    (inter-pod classes through `ClusterState` on hypothetical nodes, resource-only classes
+//!    through the packing engine), the expander picks one, and its nodes are committed. Rounds
+//!    stop when no option can take any remaining pod.
+//! 4. Every pod left carries the most relevant reason over all options (see `reason`).
+//!
+//! The work budget bounds the optional work (packing improvement, how many options are
+//! simulated in full beyond the first); the baseline placement always completes.
 
-use crate::model::ClusterSnapshot;
+use std::collections::BTreeMap;
 
-use super::plan::{LowerBound, ScaleUpOptions, ScaleUpPlan};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::model::node::LABEL_HOSTNAME;
+use crate::model::pod::WhenUnsatisfiable;
+use crate::model::{ClusterSnapshot, Pod, Resources};
+use crate::sched::filters::{node_affinity_fit, node_selector_fit, taints_fit};
+use crate::sched::{ClusterState, NodeIdx, Unfit};
+
+use super::bound;
+use super::classes::{PodClass, build_classes};
+use super::expander::{Candidate, ExpanderKind};
+use super::options::{Cap, LimitBudget, NodeOption, build_options};
+use super::packing::{ItemClass, PackOptions, PackProblem, ffd, pack};
+use super::plan::{GroupIncrease, LowerBound, PodVerdict, ScaleUpOptions, ScaleUpPlan};
+use super::reason::NoCapacityReason;
+
+/// Options simulated in full per round before the expander chooses (more when none helps).
+const SIMULATED_PER_ROUND: usize = 3;
 
 /// Plans new capacity for the snapshot's pending pods. Deterministic: the same snapshot (in any
 /// order of nodes and pods) and options give the same plan.
 pub fn plan_scale_up(snapshot: &ClusterSnapshot, opts: &ScaleUpOptions) -> ScaleUpPlan {
-    let _ = (snapshot, opts);
-    ScaleUpPlan {
-        increases: Vec::new(),
-        unschedulable: Vec::new(),
-        fit_existing: Vec::new(),
-        bound: LowerBound::default(),
-        work_used: 0,
+    let mut pending: Vec<&Pod> = snapshot
+        .pods
+        .iter()
+        .filter(|p| {
+            p.node_name.is_none()
+                && !p.is_daemonset_pod()
+                && !p.is_mirror()
+                && !opts.ignored_pods.contains(&p.key())
+        })
+        .collect();
+    pending.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    pending.dedup_by(|a, b| a.namespace == b.namespace && a.name == b.name);
+    let classes = build_classes(&pending, &snapshot.pods);
+    let options = build_options(snapshot, &opts.blocked_groups);
+    let mut planner = Planner::new(snapshot, opts, classes, options);
+    planner.run();
+    planner.finish()
+}
+
+/// Resource dimensions of the packing vectors: the four core ones, then extended resources.
+#[derive(Debug)]
+struct Dims {
+    extended: Vec<String>,
+}
+
+impl Dims {
+    fn vector(&self, r: &Resources) -> Vec<i64> {
+        let mut v = vec![r.cpu_milli, r.memory, r.ephemeral_storage, r.pods];
+        v.extend(self.extended.iter().map(|n| r.extended(n)));
+        v.iter_mut().for_each(|x| *x = (*x).max(0));
+        v
     }
+}
+
+/// Why a simulation left a class's pods without a node on one option.
+#[derive(Debug, Clone)]
+enum SimFail {
+    /// The option's room (group max or a cluster limit) ran out.
+    Cap(Cap),
+    /// A fresh node of the option refused the pod.
+    Unfit(Unfit),
+}
+
+/// Per class: nodes of the known list that can never take it again (monotone failures).
+#[derive(Debug, Clone, Default)]
+struct Scan {
+    dead: Vec<bool>,
+    first_live: usize,
+}
+
+/// What one simulation of an option did.
+#[derive(Debug)]
+struct Outcome<'a> {
+    /// Pods per added node (only nodes that got pods).
+    nodes: Vec<Vec<&'a Pod>>,
+    /// State nodes behind `nodes` (commit mode, and nodes opened for inter-pod classes).
+    node_ids: Vec<NodeIdx>,
+    pods: u32,
+    /// Requests placed plus DaemonSet usage, over the added nodes.
+    used: Resources,
+}
+
+struct Planner<'a> {
+    opts: &'a ScaleUpOptions,
+    classes: Vec<PodClass<'a>>,
+    options: Vec<NodeOption>,
+    /// `statics[c][o]`: filters that depend only on class `c` and option `o`.
+    statics: Vec<Vec<Result<(), Unfit>>>,
+    /// Classes in processing order (largest first).
+    order: Vec<usize>,
+    state: ClusterState,
+    limits: LimitBudget,
+    dims: Dims,
+    /// Nodes pending pods may use outside a simulation: existing, in-flight, committed.
+    known: Vec<NodeIdx>,
+    scans: Vec<Scan>,
+    fails: BTreeMap<(usize, usize), SimFail>,
+    /// Pods placed on existing or in-flight nodes.
+    fit_existing: Vec<String>,
+    /// Pods per committed node.
+    planned_pods: BTreeMap<NodeIdx, Vec<String>>,
+    rng: ChaCha8Rng,
+    work: u64,
+}
+
+impl<'a> Planner<'a> {
+    fn new(
+        snapshot: &'a ClusterSnapshot,
+        opts: &'a ScaleUpOptions,
+        classes: Vec<PodClass<'a>>,
+        options: Vec<NodeOption>,
+    ) -> Self {
+        let state = ClusterState::from_snapshot(snapshot);
+        let mut extended: Vec<String> = classes
+            .iter()
+            .flat_map(|c| c.request.extended.iter().map(|(n, _)| n.clone()))
+            .collect();
+        extended.sort();
+        extended.dedup();
+        let dims = Dims { extended };
+        let statics = static_matrix(&classes, &options);
+        let order = processing_order(&classes, &options);
+        let known: Vec<NodeIdx> = (0..state.node_count()).collect();
+        let scans = vec![Scan::default(); classes.len()];
+        Self {
+            opts,
+            statics,
+            order,
+            limits: LimitBudget::new(snapshot, &opts.limits),
+            dims,
+            known,
+            scans,
+            fails: BTreeMap::new(),
+            fit_existing: Vec::new(),
+            planned_pods: BTreeMap::new(),
+            rng: ChaCha8Rng::seed_from_u64(opts.seed),
+            work: 0,
+            state,
+            classes,
+            options,
+        }
+    }
+
+    fn budget_left(&self) -> u64 {
+        self.opts.work_budget.saturating_sub(self.work)
+    }
+
+    fn run(&mut self) {
+        loop {
+            self.place_on_known();
+            let active: Vec<usize> = self
+                .order
+                .iter()
+                .copied()
+                .filter(|&c| self.classes[c].remaining_count() > 0)
+                .collect();
+            if active.is_empty() {
+                break;
+            }
+            let ranked = self.rank_options(&active);
+            if ranked.is_empty() {
+                break;
+            }
+            let per_round = if self.budget_left() > 0 && self.opts.expander != ExpanderKind::Random
+            {
+                SIMULATED_PER_ROUND
+            } else {
+                1
+            };
+            let mut simulated: Vec<(usize, Candidate)> = Vec::new();
+            for chunk in ranked.chunks(per_round) {
+                for &o in chunk {
+                    let outcome = self.simulate(o, &active, false);
+                    if outcome.pods > 0 {
+                        simulated.push((o, self.candidate(o, &outcome)));
+                    }
+                }
+                if !simulated.is_empty() {
+                    break;
+                }
+            }
+            if simulated.is_empty() {
+                break;
+            }
+            let pool: Vec<Candidate> = simulated.iter().map(|(_, c)| c.clone()).collect();
+            let pick = if self.opts.expander == ExpanderKind::Random {
+                // The ranking already drew at random; the first option that helps is the pick.
+                Some(0)
+            } else {
+                self.opts.expander.choose(&pool, &mut self.rng)
+            };
+            let Some(pick) = pick else {
+                break;
+            };
+            let o = simulated[pick].0;
+            let outcome = self.simulate(o, &active, true);
+            if outcome.pods == 0 {
+                break;
+            }
+            self.commit(o, outcome);
+        }
+    }
+
+    /// Places remaining pods on known nodes (existing, in-flight, committed), first fit in node
+    /// order, honouring every filter.
+    fn place_on_known(&mut self) {
+        for &c in &self.order {
+            let class = &mut self.classes[c];
+            if class.remaining_count() == 0 {
+                continue;
+            }
+            let scan = &mut self.scans[c];
+            scan.dead.resize(self.known.len(), false);
+            while class.next < class.members.len() {
+                let pod = class.members[class.next];
+                while scan.first_live < self.known.len() && scan.dead[scan.first_live] {
+                    scan.first_live += 1;
+                }
+                let mut found = None;
+                for j in scan.first_live..self.known.len() {
+                    if scan.dead[j] {
+                        continue;
+                    }
+                    self.work += 1;
+                    match self
+                        .state
+                        .check_with_request(pod, &class.request, self.known[j])
+                    {
+                        Ok(()) => {
+                            found = Some(self.known[j]);
+                            break;
+                        }
+                        Err(e) if monotone(&e) => scan.dead[j] = true,
+                        Err(_) => {}
+                    }
+                }
+                let Some(node) = found else {
+                    break;
+                };
+                self.state.bind(pod, node);
+                class.next += 1;
+                match self.planned_pods.get_mut(&node) {
+                    Some(list) => list.push(pod.key()),
+                    None => self.fit_existing.push(pod.key()),
+                }
+            }
+        }
+    }
+
+    /// Options that may help some active class, best first by a cheap estimate in the
+    /// expander's order (a seeded random order for `random`).
+    fn rank_options(&mut self, active: &[usize]) -> Vec<usize> {
+        let mut estimates: Vec<(usize, Candidate)> = Vec::new();
+        for o in 0..self.options.len() {
+            let opt = &self.options[o];
+            if opt.blocked.is_some() || opt.superseded {
+                continue;
+            }
+            let (room, _) = self.limits.room(opt);
+            if room == 0 {
+                continue;
+            }
+            if let Some(c) = self.estimate(o, active, room) {
+                estimates.push((o, c));
+            }
+        }
+        // The expander orders the first picks (all of them for `random`: a seeded shuffle);
+        // the rest, only simulated when none of those helps, follow in least-cost order.
+        let first = if self.opts.expander == ExpanderKind::Random {
+            estimates.len()
+        } else {
+            SIMULATED_PER_ROUND.min(estimates.len())
+        };
+        let mut ranked = Vec::with_capacity(estimates.len());
+        for _ in 0..first {
+            let pool: Vec<Candidate> = estimates.iter().map(|(_, c)| c.clone()).collect();
+            let Some(i) = self.opts.expander.choose(&pool, &mut self.rng) else {
+                break;
+            };
+            ranked.push(estimates.remove(i).0);
+        }
+        estimates.sort_by(|a, b| super::expander::least_cost::order(&a.1, &b.1));
+        ranked.extend(estimates.into_iter().map(|(o, _)| o));
+        ranked
+    }
+
+    /// A cheap guess of what an option does for the active classes: per-dimension volume bound
+    /// on nodes, capped by the room left.
+    fn estimate(&self, o: usize, active: &[usize], room: u32) -> Option<Candidate> {
+        let opt = &self.options[o];
+        let mut demand = Resources::default();
+        let mut pods: u64 = 0;
+        for &c in active {
+            if self.statics[c][o].is_err() {
+                continue;
+            }
+            let n = self.classes[c].remaining_count() as u64;
+            pods += n;
+            demand.add_assign(
+                &self.classes[c]
+                    .request
+                    .scaled(i64::try_from(n).unwrap_or(i64::MAX)),
+            );
+        }
+        if pods == 0 {
+            return None;
+        }
+        let cap = self.dims.vector(&opt.capacity);
+        let need = self.dims.vector(&demand);
+        let mut nodes: u64 = 1;
+        for (d, c) in cap.iter().enumerate() {
+            if *c > 0 {
+                nodes = nodes.max(u64::try_from(need[d]).unwrap_or(0).div_ceil(*c as u64));
+            }
+        }
+        let room = u64::from(room);
+        if nodes > room {
+            pods = pods * room / nodes;
+            nodes = room;
+        }
+        let nodes = u32::try_from(nodes).unwrap_or(u32::MAX);
+        let used = demand.add(&opt.template.daemonset_usage.scaled(i64::from(nodes)));
+        Some(Candidate {
+            name: opt.name.clone(),
+            nodes,
+            pods: u32::try_from(pods).unwrap_or(u32::MAX),
+            hourly_cost: f64::from(nodes) * opt.size.hourly_price,
+            waste: waste(&opt.template.allocatable, nodes, &used),
+            priority: opt.priority,
+        })
+    }
+
+    fn candidate(&self, o: usize, outcome: &Outcome) -> Candidate {
+        let opt = &self.options[o];
+        let nodes = u32::try_from(outcome.nodes.len()).unwrap_or(u32::MAX);
+        Candidate {
+            name: opt.name.clone(),
+            nodes,
+            pods: outcome.pods,
+            hourly_cost: f64::from(nodes) * opt.size.hourly_price,
+            waste: waste(&opt.template.allocatable, nodes, &outcome.used),
+            priority: opt.priority,
+        }
+    }
+
+    /// A node of option `o` to try: an idle one from its pool, or a new one.
+    fn fresh_node(&mut self, o: usize) -> NodeIdx {
+        let opt = &mut self.options[o];
+        if let Some(n) = opt.pool.pop() {
+            self.state.set_schedulable(n, true);
+            return n;
+        }
+        let name = format!("{}-planned-{}", opt.name, opt.minted);
+        opt.minted += 1;
+        self.state.add_node_from_template(&opt.template, name)
+    }
+
+    /// Returns an unused node to its option's pool.
+    fn retire(&mut self, o: usize, node: NodeIdx) {
+        self.state.set_schedulable(node, false);
+        self.options[o].pool.push(node);
+    }
+
+    /// Simulates adding nodes of option `o` for the active classes. With `commit`, the pods stay
+    /// bound to the new nodes; without, the state is restored exactly.
+    fn simulate(&mut self, o: usize, active: &[usize], commit: bool) -> Outcome<'a> {
+        let (room, cap) = self.limits.room(&self.options[o]);
+        let room = room as usize;
+        let mut opened: Vec<NodeIdx> = Vec::new();
+        let mut node_pods: Vec<Vec<&'a Pod>> = Vec::new();
+        let mut bound: Vec<(&'a Pod, NodeIdx)> = Vec::new();
+        let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+        let eligible: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|&c| self.statics[c][o].is_ok())
+            .collect();
+        for &c in &eligible {
+            self.fails.remove(&(c, o));
+        }
+        // Inter-pod classes: first fit over this simulation's nodes, else a fresh node.
+        let constrained: Vec<usize> = eligible
+            .iter()
+            .copied()
+            .filter(|&c| !self.classes[c].free)
+            .collect();
+        for &c in &constrained {
+            let class = &self.classes[c];
+            let request = class.request.clone();
+            let members: Vec<&'a Pod> = class.remaining().to_vec();
+            let mut dead: Vec<bool> = Vec::new();
+            let mut count = 0;
+            for pod in members {
+                dead.resize(opened.len(), false);
+                let mut slot = None;
+                for (j, &n) in opened.iter().enumerate() {
+                    if dead[j] {
+                        continue;
+                    }
+                    self.work += 1;
+                    match self.state.check_with_request(pod, &request, n) {
+                        Ok(()) => {
+                            slot = Some(j);
+                            break;
+                        }
+                        Err(e) if monotone(&e) => dead[j] = true,
+                        Err(_) => {}
+                    }
+                }
+                if slot.is_none() {
+                    if opened.len() >= room {
+                        self.fails.insert((c, o), SimFail::Cap(cap));
+                        break;
+                    }
+                    let n = self.fresh_node(o);
+                    self.work += 1;
+                    if let Err(e) = self.state.check_with_request(pod, &request, n) {
+                        self.retire(o, n);
+                        self.fails.insert((c, o), SimFail::Unfit(e));
+                        break;
+                    }
+                    opened.push(n);
+                    node_pods.push(Vec::new());
+                    slot = Some(opened.len() - 1);
+                }
+                if let Some(j) = slot {
+                    self.state.bind(pod, opened[j]);
+                    bound.push((pod, opened[j]));
+                    node_pods[j].push(pod);
+                    count += 1;
+                }
+            }
+            taken.insert(c, count);
+        }
+        // Resource-only classes: fill the gaps of the nodes opened above, in order.
+        let free: Vec<usize> = eligible
+            .iter()
+            .copied()
+            .filter(|&c| self.classes[c].free)
+            .collect();
+        for &c in &free {
+            let class = &self.classes[c];
+            let request = class.request.clone();
+            let members: Vec<&'a Pod> = class.remaining().to_vec();
+            let mut j = 0;
+            let mut count = 0;
+            for pod in members {
+                while j < opened.len() {
+                    self.work += 1;
+                    if self
+                        .state
+                        .check_with_request(pod, &request, opened[j])
+                        .is_ok()
+                    {
+                        break;
+                    }
+                    j += 1;
+                }
+                if j == opened.len() {
+                    break;
+                }
+                self.state.bind(pod, opened[j]);
+                bound.push((pod, opened[j]));
+                node_pods[j].push(pod);
+                count += 1;
+            }
+            taken.insert(c, count);
+        }
+        // ... then pack the rest onto fresh nodes.
+        let opt_capacity = self.options[o].capacity.clone();
+        let problem = PackProblem {
+            capacity: self.dims.vector(&opt_capacity),
+            classes: free
+                .iter()
+                .filter_map(|&c| {
+                    let left = self.classes[c].remaining_count() - taken[&c];
+                    (left > 0).then(|| {
+                        ItemClass::new(
+                            c as u32,
+                            self.dims.vector(&self.classes[c].request),
+                            u32::try_from(left).unwrap_or(u32::MAX),
+                        )
+                    })
+                })
+                .collect(),
+        };
+        let mut used = Resources::default();
+        if !problem.classes.is_empty() {
+            let packing = if commit {
+                pack(
+                    &problem,
+                    &PackOptions {
+                        work_budget: self.budget_left(),
+                        seed: self.opts.seed,
+                    },
+                )
+            } else {
+                ffd(&problem)
+            };
+            match packing {
+                Ok(packing) => {
+                    self.work += packing.work_used;
+                    let room_left = room - opened.len();
+                    for (b, bin) in packing.bins.iter().enumerate() {
+                        if b >= room_left {
+                            for &(c, _) in &bin.items {
+                                self.fails.insert((c as usize, o), SimFail::Cap(cap));
+                            }
+                            continue;
+                        }
+                        let mut pods: Vec<&'a Pod> = Vec::new();
+                        for &(c, k) in &bin.items {
+                            let c = c as usize;
+                            let start = self.classes[c].next + taken[&c];
+                            pods.extend_from_slice(
+                                &self.classes[c].members[start..start + k as usize],
+                            );
+                            if let Some(t) = taken.get_mut(&c) {
+                                *t += k as usize;
+                            }
+                            if !commit {
+                                used.add_assign(&self.classes[c].request.scaled(i64::from(k)));
+                            }
+                        }
+                        if commit {
+                            let n = self.fresh_node(o);
+                            for pod in &pods {
+                                self.state.bind(pod, n);
+                            }
+                            opened.push(n);
+                        }
+                        node_pods.push(pods);
+                    }
+                    for &(c, _) in &packing.unplaceable {
+                        let c = c as usize;
+                        let e = Unfit::ExceedsNodeSize {
+                            resources: self.classes[c].request.exceeding(&opt_capacity),
+                        };
+                        self.fails.insert((c, o), SimFail::Unfit(e));
+                    }
+                }
+                Err(_) => {
+                    // Cannot happen with vectors built by `Dims`; treat as "nothing packed".
+                }
+            }
+        }
+        for &n in &opened {
+            used.add_assign(self.state.used(n));
+        }
+        let pods: usize = node_pods.iter().map(Vec::len).sum();
+        if commit {
+            for (&c, &k) in &taken {
+                self.classes[c].next += k;
+            }
+        } else {
+            for &(pod, _) in bound.iter().rev() {
+                self.state.unbind(pod);
+            }
+            for &n in &opened {
+                self.retire(o, n);
+            }
+        }
+        // Packed bins that were not materialised count their DaemonSets too.
+        let virtual_bins = node_pods.len() - opened.len().min(node_pods.len());
+        used.add_assign(
+            &self.options[o]
+                .template
+                .daemonset_usage
+                .scaled(i64::try_from(virtual_bins).unwrap_or(0)),
+        );
+        Outcome {
+            nodes: node_pods,
+            node_ids: if commit { opened } else { Vec::new() },
+            pods: u32::try_from(pods).unwrap_or(u32::MAX),
+            used,
+        }
+    }
+
+    fn commit(&mut self, o: usize, outcome: Outcome<'a>) {
+        let count = u32::try_from(outcome.node_ids.len()).unwrap_or(u32::MAX);
+        self.limits.take(&self.options[o], count);
+        let opt = &mut self.options[o];
+        opt.group_room = opt.group_room.saturating_sub(count);
+        for (n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
+            opt.planned.push(*n);
+            self.known.push(*n);
+            self.planned_pods
+                .insert(*n, pods.iter().map(|p| p.key()).collect());
+        }
+        if opt.new_group {
+            let size = opt.size.name.clone();
+            for other in &mut self.options {
+                if other.new_group && other.size.name == size && other.planned.is_empty() {
+                    other.superseded = true;
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> ScaleUpPlan {
+        let mut increases = Vec::new();
+        for opt in &self.options {
+            if opt.planned.is_empty() {
+                continue;
+            }
+            let nodes: Vec<Vec<String>> = opt
+                .planned
+                .iter()
+                .map(|n| {
+                    let mut pods = self.planned_pods.get(n).cloned().unwrap_or_default();
+                    pods.sort();
+                    pods
+                })
+                .collect();
+            let count = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+            increases.push(GroupIncrease {
+                group: opt.name.clone(),
+                size: opt.size.name.clone(),
+                new_group: opt.new_group,
+                zone: opt.template.zone.clone(),
+                count,
+                hourly_cost: f64::from(count) * opt.size.hourly_price,
+                nodes,
+            });
+        }
+        increases.sort_by(|a, b| a.group.cmp(&b.group));
+        let mut unschedulable = Vec::new();
+        for c in 0..self.classes.len() {
+            if self.classes[c].remaining_count() == 0 {
+                continue;
+            }
+            let reason = self.explain(c);
+            for pod in self.classes[c].remaining() {
+                unschedulable.push(PodVerdict {
+                    pod: pod.key(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        unschedulable.sort_by(|a, b| a.pod.cmp(&b.pod));
+        let mut fit_existing = self.fit_existing.clone();
+        fit_existing.sort();
+        let bound = self.lower_bound(&increases);
+        ScaleUpPlan {
+            increases,
+            unschedulable,
+            fit_existing,
+            bound,
+            work_used: self.work,
+        }
+    }
+
+    /// The most relevant reason over all options (precedence in `reason`), ties by option name.
+    fn explain(&self, c: usize) -> NoCapacityReason {
+        let mut best: Option<NoCapacityReason> = None;
+        for o in 0..self.options.len() {
+            let opt = &self.options[o];
+            if opt.superseded {
+                continue;
+            }
+            let reason = match &self.statics[c][o] {
+                Err(unfit) => self.static_reason(c, unfit),
+                Ok(()) => match (&opt.blocked, self.limits.room(opt)) {
+                    (Some(block), _) => NoCapacityReason::GroupBlocked {
+                        group: opt.name.clone(),
+                        block: block.clone(),
+                    },
+                    (None, (0, cap)) => self.cap_reason(o, cap),
+                    (None, _) => match self.fails.get(&(c, o)) {
+                        Some(SimFail::Cap(cap)) => self.cap_reason(o, *cap),
+                        Some(SimFail::Unfit(unfit)) => self.static_reason(c, unfit),
+                        None => NoCapacityReason::NotPlaced,
+                    },
+                },
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| reason.relevance() > b.relevance())
+            {
+                best = Some(reason);
+            }
+        }
+        best.unwrap_or(NoCapacityReason::NoNodeOptions)
+    }
+
+    fn cap_reason(&self, o: usize, cap: Cap) -> NoCapacityReason {
+        let limits = &self.limits.limits;
+        match cap {
+            Cap::GroupMax => NoCapacityReason::GroupAtMax {
+                group: self.options[o].name.clone(),
+                max: self.options[o].max,
+            },
+            Cap::ClusterNodes => NoCapacityReason::ClusterNodeLimit {
+                nodes: limits.max_nodes.unwrap_or(0),
+            },
+            Cap::ClusterCores => NoCapacityReason::ClusterCpuLimit {
+                cores: limits.max_cores.unwrap_or(0),
+            },
+            Cap::ClusterMemory => NoCapacityReason::ClusterMemoryLimit {
+                limit: crate::model::quantity::format_bytes(limits.max_memory_bytes.unwrap_or(0)),
+            },
+        }
+    }
+
+    fn static_reason(&self, c: usize, unfit: &Unfit) -> NoCapacityReason {
+        let rep = self.classes[c].rep();
+        match unfit {
+            Unfit::NodeSelectorMismatch { key, value } => NoCapacityReason::NodeSelectorMismatch {
+                selector: format!("{key}={value}"),
+            },
+            Unfit::NodeAffinityMismatch => NoCapacityReason::NodeAffinityMismatch,
+            Unfit::TaintNotTolerated { taint } => NoCapacityReason::TaintNotTolerated {
+                taint: taint.clone(),
+            },
+            Unfit::MissingTopologyLabel { topology_key } => {
+                NoCapacityReason::MissingTopologyLabel {
+                    topology_key: topology_key.clone(),
+                }
+            }
+            Unfit::ExceedsNodeSize { resources } | Unfit::InsufficientResources { resources } => {
+                let resource = resources
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| crate::model::resources::PODS.to_string());
+                // The largest offer among options whose labels and taints accept the pod.
+                let matching = self.options.iter().filter(|o| {
+                    node_selector_fit(&rep.node_selector, &o.static_labels).is_ok()
+                        && node_affinity_fit(&rep.affinity, &o.static_labels).is_ok()
+                        && taints_fit(&rep.tolerations, &o.template.taints).is_ok()
+                });
+                let largest = matching
+                    .map(|o| o.capacity.get(&resource))
+                    .max()
+                    .unwrap_or(0);
+                NoCapacityReason::ExceedsLargestSize {
+                    requested: format_amount(&resource, self.classes[c].request.get(&resource)),
+                    largest: format_amount(&resource, largest),
+                    resource,
+                }
+            }
+            Unfit::TooManyPods => NoCapacityReason::ExceedsLargestSize {
+                resource: crate::model::resources::PODS.to_string(),
+                requested: "1".to_string(),
+                largest: "0".to_string(),
+            },
+            Unfit::HostPortConflict { port } => NoCapacityReason::HostPortConflict { port: *port },
+            Unfit::PodAffinityUnsatisfied { topology_key } => {
+                NoCapacityReason::PodAffinityUnsatisfied {
+                    topology_key: topology_key.clone(),
+                }
+            }
+            Unfit::PodAntiAffinityConflict { topology_key } => {
+                NoCapacityReason::PodAntiAffinityConflict {
+                    topology_key: topology_key.clone(),
+                }
+            }
+            Unfit::TopologySpread { topology_key } => NoCapacityReason::TopologySpread {
+                topology_key: topology_key.clone(),
+            },
+            Unfit::NodeNotReady | Unfit::NodeUnschedulable => NoCapacityReason::NotPlaced,
+        }
+    }
+
+    /// Lower bound on new nodes and their cost for the pods the plan places on new nodes.
+    fn lower_bound(&self, increases: &[GroupIncrease]) -> LowerBound {
+        let mut helped: BTreeMap<usize, u64> = BTreeMap::new();
+        let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
+        for (c, class) in self.classes.iter().enumerate() {
+            for p in &class.members {
+                by_key.insert(p.key(), c);
+            }
+        }
+        for inc in increases {
+            for node in &inc.nodes {
+                for key in node {
+                    if let Some(&c) = by_key.get(key) {
+                        *helped.entry(c).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let planned_nodes: u32 = increases.iter().map(|i| i.count).sum();
+        let planned_cost: f64 = increases.iter().map(|i| i.hourly_cost).sum();
+        if helped.is_empty() {
+            return LowerBound::default();
+        }
+        // Offers: every option (not blocked) that statically accepts some helped class.
+        let offers: Vec<usize> = (0..self.options.len())
+            .filter(|&o| {
+                self.options[o].blocked.is_none()
+                    && helped.keys().any(|&c| self.statics[c][o].is_ok())
+            })
+            .collect();
+        let vectors: Vec<Vec<i64>> = offers
+            .iter()
+            .map(|&o| self.dims.vector(&self.options[o].capacity))
+            .collect();
+        let dims = self.dims.vector(&Resources::default()).len();
+        let mut max_cap = vec![0i64; dims];
+        for v in &vectors {
+            for (d, x) in v.iter().enumerate() {
+                max_cap[d] = max_cap[d].max(*x);
+            }
+        }
+        let sizes: Vec<(Vec<i64>, u64)> = helped
+            .iter()
+            .map(|(&c, &n)| (self.dims.vector(&self.classes[c].request), n))
+            .collect();
+        let items: Vec<(&[i64], u64, Option<u64>)> = sizes
+            .iter()
+            .map(|(v, n)| (v.as_slice(), *n, None))
+            .collect();
+        let mut nodes = bound::vector_bound(&max_cap, &items);
+        // Pods anti-affine to each other by hostname need one node each.
+        let mut anti: BTreeMap<&crate::sched::interpod::TermKey, u64> = BTreeMap::new();
+        for (&c, &n) in &helped {
+            if let Some(t) = &self.classes[c].self_anti_hostname {
+                *anti.entry(t).or_insert(0) += n;
+            }
+        }
+        nodes = nodes.max(anti.values().copied().max().unwrap_or(0));
+        let mut demand = vec![0i64; dims];
+        for (v, n) in &sizes {
+            for (d, x) in v.iter().enumerate() {
+                demand[d] =
+                    demand[d].saturating_add(x.saturating_mul(i64::try_from(*n).unwrap_or(0)));
+            }
+        }
+        let priced: Vec<(Vec<i64>, f64)> = offers
+            .iter()
+            .zip(vectors)
+            .map(|(&o, v)| (v, self.options[o].size.hourly_price))
+            .collect();
+        let mut cost = bound::fractional_cost_bound(&demand, &priced);
+        // At least `nodes` nodes, each at least the cheapest offer.
+        let cheapest = priced.iter().map(|(_, p)| *p).fold(f64::INFINITY, f64::min);
+        if cheapest.is_finite() {
+            cost = cost.max(nodes as f64 * cheapest);
+        }
+        let nodes = u32::try_from(nodes).unwrap_or(u32::MAX);
+        LowerBound {
+            nodes,
+            cost_per_hour: cost,
+            node_ratio: (nodes > 0).then(|| f64::from(planned_nodes) / f64::from(nodes)),
+            cost_ratio: (cost > 0.0).then(|| planned_cost / cost),
+        }
+    }
+}
+
+/// Failures that stay failures while pods are only added to the state.
+fn monotone(e: &Unfit) -> bool {
+    !matches!(
+        e,
+        Unfit::PodAffinityUnsatisfied { .. } | Unfit::TopologySpread { .. }
+    )
+}
+
+/// Unused fraction of cpu plus unused fraction of memory of `nodes` nodes of `allocatable`.
+fn waste(allocatable: &Resources, nodes: u32, used: &Resources) -> f64 {
+    let n = f64::from(nodes);
+    let part = |cap: i64, used: i64| -> f64 {
+        if cap <= 0 || nodes == 0 {
+            0.0
+        } else {
+            (1.0 - used as f64 / (cap as f64 * n)).max(0.0)
+        }
+    };
+    part(allocatable.cpu_milli, used.cpu_milli) + part(allocatable.memory, used.memory)
+}
+
+fn format_amount(resource: &str, amount: i64) -> String {
+    use crate::model::quantity::{format_bytes, format_milli};
+    use crate::model::resources::{CPU, EPHEMERAL_STORAGE, MEMORY};
+    match resource {
+        CPU => format_milli(amount),
+        MEMORY | EPHEMERAL_STORAGE => format_bytes(amount),
+        _ => amount.to_string(),
+    }
+}
+
+/// Static filters of every class against every option. Selector, affinity, taints and spread
+/// labels depend on the class's shape only, so they are computed once per distinct shape.
+fn static_matrix(classes: &[PodClass], options: &[NodeOption]) -> Vec<Vec<Result<(), Unfit>>> {
+    let mut shapes: BTreeMap<ShapeSig, Vec<Result<(), Unfit>>> = BTreeMap::new();
+    classes
+        .iter()
+        .map(|class| {
+            let rep = class.rep();
+            let sig = ShapeSig::of(rep);
+            let shape = shapes.entry(sig).or_insert_with(|| {
+                options
+                    .iter()
+                    .map(|o| {
+                        node_selector_fit(&rep.node_selector, &o.static_labels)?;
+                        node_affinity_fit(&rep.affinity, &o.static_labels)?;
+                        taints_fit(&rep.tolerations, &o.template.taints)?;
+                        for c in &rep.topology_spread_constraints {
+                            if c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
+                                && c.topology_key != LABEL_HOSTNAME
+                                && !o.static_labels.contains_key(&c.topology_key)
+                            {
+                                return Err(Unfit::MissingTopologyLabel {
+                                    topology_key: c.topology_key.clone(),
+                                });
+                            }
+                        }
+                        Ok(())
+                    })
+                    .collect()
+            });
+            shape
+                .iter()
+                .zip(options)
+                .map(|(s, o)| match s {
+                    Err(e) => Err(e.clone()),
+                    Ok(()) if class.request.fits_in(&o.capacity) => Ok(()),
+                    Ok(()) => {
+                        let mut resources = class.request.exceeding(&o.capacity);
+                        if resources.is_empty() {
+                            resources.push(crate::model::resources::PODS.to_string());
+                        }
+                        Err(Unfit::ExceedsNodeSize { resources })
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What the static filters read from a pod besides its request.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ShapeSig {
+    node_selector: Vec<(String, String)>,
+    node_affinity: Vec<crate::model::NodeSelectorTerm>,
+    tolerations: Vec<crate::model::Toleration>,
+    spread_keys: Vec<String>,
+}
+
+impl ShapeSig {
+    fn of(pod: &Pod) -> Self {
+        let mut spread_keys: Vec<String> = pod
+            .topology_spread_constraints
+            .iter()
+            .filter(|c| c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule)
+            .map(|c| c.topology_key.clone())
+            .collect();
+        spread_keys.sort();
+        spread_keys.dedup();
+        Self {
+            node_selector: pod
+                .node_selector
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            node_affinity: pod.affinity.node_affinity.clone(),
+            tolerations: pod.tolerations.clone(),
+            spread_keys,
+        }
+    }
+}
+
+/// Classes largest first: by the sum of their cpu and memory shares of the largest option,
+/// ties by the first member's key (the class index).
+fn processing_order(classes: &[PodClass], options: &[NodeOption]) -> Vec<usize> {
+    let max_cpu = options
+        .iter()
+        .map(|o| o.capacity.cpu_milli)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let max_mem = options
+        .iter()
+        .map(|o| o.capacity.memory)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let score =
+        |c: &PodClass| c.request.cpu_milli as f64 / max_cpu + c.request.memory as f64 / max_mem;
+    let mut order: Vec<usize> = (0..classes.len()).collect();
+    order.sort_by(|&a, &b| {
+        score(&classes[b])
+            .total_cmp(&score(&classes[a]))
+            .then(a.cmp(&b))
+    });
+    order
 }

@@ -10,9 +10,10 @@
 //! 4. an inter-pod rule (anti-affinity, pod affinity, topology spread, host port) fails on a
 //!    new node although the node would statically fit;
 //! 5. the pod requests more than the node offers (the option matches but is too small);
-//! 6. a taint of the option is not tolerated;
-//! 7. the option's labels fail the pod's required node affinity;
-//! 8. the option's labels fail the pod's nodeSelector.
+//! 6. the option lacks the topology label a hard spread constraint needs;
+//! 7. a taint of the option is not tolerated;
+//! 8. the option's labels fail the pod's required node affinity;
+//! 9. the option's labels fail the pod's nodeSelector.
 //!
 //! Ties between options are broken by option name, so the choice is deterministic.
 
@@ -59,8 +60,11 @@ pub enum NoCapacityReason {
     GroupAtMax { group: String, max: u32 },
     /// The group that would take the pod may not grow now.
     GroupBlocked { group: String, block: GroupBlock },
-    /// The planning work budget ran out before the pod was placed.
-    WorkBudgetExhausted,
+    /// No option carries the label a hard topology spread constraint spreads over.
+    MissingTopologyLabel { topology_key: String },
+    /// Options could take the pod but the plan did not place it (should not happen; kept so
+    /// that every pod still carries a reason).
+    NotPlaced,
 }
 
 impl NoCapacityReason {
@@ -81,27 +85,29 @@ impl NoCapacityReason {
             Self::ClusterNodeLimit { .. } => "cluster_node_limit",
             Self::GroupAtMax { .. } => "group_at_max",
             Self::GroupBlocked { .. } => "group_blocked",
-            Self::WorkBudgetExhausted => "work_budget_exhausted",
+            Self::MissingTopologyLabel { .. } => "missing_topology_label",
+            Self::NotPlaced => "not_placed",
         }
     }
 
     /// Relevance rank: higher means the option came closer to taking the pod (see module docs).
     pub fn relevance(&self) -> u8 {
         match self {
-            Self::NoNodeOptions | Self::WorkBudgetExhausted => 0,
+            Self::NoNodeOptions | Self::NotPlaced => 0,
             Self::NodeSelectorMismatch { .. } => 1,
             Self::NodeAffinityMismatch => 2,
             Self::TaintNotTolerated { .. } => 3,
-            Self::ExceedsLargestSize { .. } => 4,
+            Self::MissingTopologyLabel { .. } => 4,
+            Self::ExceedsLargestSize { .. } => 5,
             Self::HostPortConflict { .. }
             | Self::TopologySpread { .. }
             | Self::PodAffinityUnsatisfied { .. }
-            | Self::PodAntiAffinityConflict { .. } => 5,
+            | Self::PodAntiAffinityConflict { .. } => 6,
             Self::ClusterMemoryLimit { .. }
             | Self::ClusterCpuLimit { .. }
-            | Self::ClusterNodeLimit { .. } => 6,
-            Self::GroupAtMax { .. } => 7,
-            Self::GroupBlocked { .. } => 8,
+            | Self::ClusterNodeLimit { .. } => 7,
+            Self::GroupAtMax { .. } => 8,
+            Self::GroupBlocked { .. } => 9,
         }
     }
 }
@@ -160,9 +166,11 @@ impl fmt::Display for NoCapacityReason {
                 write!(f, "node group {group} is at its max ({max})")
             }
             Self::GroupBlocked { group, block } => write!(f, "node group {group} {block}"),
-            Self::WorkBudgetExhausted => {
-                f.write_str("the planning work budget ran out before this pod was placed")
-            }
+            Self::MissingTopologyLabel { topology_key } => write!(
+                f,
+                "no node group carries the {topology_key} label its topology spread needs"
+            ),
+            Self::NotPlaced => f.write_str("no node option took the pod in this plan"),
         }
     }
 }
