@@ -14,6 +14,9 @@ mod faults;
 mod ids;
 mod world;
 
+#[cfg(test)]
+mod tests;
+
 pub use billing::{BillingGranularity, BillingSummary, GroupBilling};
 pub use config::{
     CloudConfig, ClusterSpec, DatacenterSpec, Delay, Delays, GroupSpec, SizeSpec, WorkerSpec,
