@@ -1,0 +1,3 @@
+//! Integration tests of vpsie-engine (one binary, one module per area).
+
+mod tidy;
