@@ -10,15 +10,27 @@ use std::path::{Path, PathBuf};
 /// Crates the engine must never depend on, with why. A `*` suffix matches a name prefix.
 const ENGINE_DENIED_CRATES: &[(&str, &str)] = &[
     ("tokio", "async runtime: the engine is synchronous and pure"),
-    ("tokio-*", "async runtime: the engine is synchronous and pure"),
+    (
+        "tokio-*",
+        "async runtime: the engine is synchronous and pure",
+    ),
     ("async-std", "async runtime"),
     ("smol", "async runtime"),
     ("futures", "async: the engine is synchronous and pure"),
     ("mio", "socket IO"),
     ("socket2", "socket IO"),
-    ("kube", "Kubernetes client: only runtime-k8s talks to the API server"),
-    ("kube-*", "Kubernetes client: only runtime-k8s talks to the API server"),
-    ("k8s-openapi", "Kubernetes API types: the engine has its own snapshot model"),
+    (
+        "kube",
+        "Kubernetes client: only runtime-k8s talks to the API server",
+    ),
+    (
+        "kube-*",
+        "Kubernetes client: only runtime-k8s talks to the API server",
+    ),
+    (
+        "k8s-openapi",
+        "Kubernetes API types: the engine has its own snapshot model",
+    ),
     ("reqwest", "HTTP client: only vpsie-client talks to VPSie"),
     ("ureq", "HTTP client"),
     ("curl", "HTTP client"),
@@ -40,9 +52,15 @@ const ENGINE_DENIED_CRATES: &[(&str, &str)] = &[
     ("notify", "file watching"),
     ("walkdir", "file system traversal"),
     ("tempfile", "file system"),
-    ("chrono", "wall clock: the engine takes `now` as an argument"),
+    (
+        "chrono",
+        "wall clock: the engine takes `now` as an argument",
+    ),
     ("time", "wall clock: the engine takes `now` as an argument"),
-    ("getrandom", "OS randomness: the engine uses a seeded ChaCha8Rng"),
+    (
+        "getrandom",
+        "OS randomness: the engine uses a seeded ChaCha8Rng",
+    ),
     ("tracing-subscriber", "log output is the shells' business"),
 ];
 
@@ -160,7 +178,9 @@ fn dependencies_of(manifest: &str) -> Vec<String> {
 /// `package = "real-name"` inside a dependency entry.
 fn package_rename(line: &str) -> Option<String> {
     let at = line.find("package")?;
-    let rest = line[at + "package".len()..].trim_start().strip_prefix('=')?;
+    let rest = line[at + "package".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
     let rest = rest.trim_start().strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_string())
 }
