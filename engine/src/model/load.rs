@@ -168,6 +168,37 @@ pub fn snapshot_json_schema() -> String {
 }
 
 fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapshot, SnapshotError> {
+    // serde would read a struct from a sequence positionally: insist on a mapping first.
+    let not_a_mapping = |what: &str| {
+        SnapshotError::Parse(Box::new(ParseError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            object: None,
+            field: None,
+            message: format!(
+                "{what}; a snapshot is a mapping with at least `version: {SNAPSHOT_VERSION}`"
+            ),
+        }))
+    };
+    if text.trim().is_empty() {
+        return Err(not_a_mapping("the document is empty"));
+    }
+    match format {
+        SnapshotFormat::Json => {
+            if !text.trim_start().starts_with('{') {
+                return Err(not_a_mapping("the document is not a JSON object"));
+            }
+        }
+        SnapshotFormat::Yaml => {
+            // Syntax errors are left to the typed parse below, which locates them better.
+            if let Ok(value) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+                && !value.is_mapping()
+            {
+                return Err(not_a_mapping("the document is not a YAML mapping"));
+            }
+        }
+    }
     let typed = match format {
         SnapshotFormat::Json => {
             let mut de = serde_json::Deserializer::from_str(text);

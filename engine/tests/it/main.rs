@@ -1,3 +1,4 @@
 //! Integration tests of vpsie-engine (one binary, one module per area).
 
+mod load;
 mod tidy;
