@@ -1,4 +1,5 @@
 //! Integration tests of vpsie-engine (one binary, one module per area).
 
 mod load;
+mod plan_examples;
 mod tidy;
