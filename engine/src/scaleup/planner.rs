@@ -178,6 +178,15 @@ impl<'a> Planner<'a> {
             if active.is_empty() {
                 break;
             }
+            // Pods with a single possible option go first: their nodes are needed whatever the
+            // expander says, and other pods can fill the room they leave.
+            if let Some((o, forced)) = self.forced_option(&active) {
+                let outcome = self.simulate(o, &forced, true);
+                if outcome.pods > 0 {
+                    self.commit(o, outcome);
+                    continue;
+                }
+            }
             let ranked = self.rank_options(&active);
             if ranked.is_empty() {
                 break;
@@ -268,19 +277,34 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Whether an option may add a node now.
+    fn open(&self, o: usize) -> bool {
+        let opt = &self.options[o];
+        opt.blocked.is_none() && !opt.superseded && self.limits.room(opt).0 > 0
+    }
+
+    /// The first option that is the only possible one for some active classes, with them.
+    fn forced_option(&self, active: &[usize]) -> Option<(usize, Vec<usize>)> {
+        let open: Vec<usize> = (0..self.options.len()).filter(|&o| self.open(o)).collect();
+        let mut forced: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &c in active {
+            let mut fits = open.iter().filter(|&&o| self.statics[c][o].is_ok());
+            if let (Some(&o), None) = (fits.next(), fits.next()) {
+                forced.entry(o).or_default().push(c);
+            }
+        }
+        forced.into_iter().next()
+    }
+
     /// Options that may help some active class, best first by a cheap estimate in the
     /// expander's order (a seeded random order for `random`).
     fn rank_options(&mut self, active: &[usize]) -> Vec<usize> {
         let mut estimates: Vec<(usize, Candidate)> = Vec::new();
         for o in 0..self.options.len() {
-            let opt = &self.options[o];
-            if opt.blocked.is_some() || opt.superseded {
+            if !self.open(o) {
                 continue;
             }
-            let (room, _) = self.limits.room(opt);
-            if room == 0 {
-                continue;
-            }
+            let (room, _) = self.limits.room(&self.options[o]);
             if let Some(c) = self.estimate(o, active, room) {
                 estimates.push((o, c));
             }

@@ -2,4 +2,5 @@
 
 mod load;
 mod plan_examples;
+mod scaleup;
 mod tidy;
