@@ -5,6 +5,7 @@
 //! OS randomness, no hash-ordered iteration. The simulator and the live runtime are two shells
 //! that feed this crate observations and carry out the actions it returns.
 
+pub mod autoscaler;
 pub mod model;
 pub mod scaledown;
 pub mod scaleup;

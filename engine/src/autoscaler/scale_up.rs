@@ -1,0 +1,406 @@
+//! Scale-up within the loop: in-flight capacity injected into the planner's snapshot, groups
+//! blocked by backoff or creation, the new-pod delay, then the plan clipped to group max,
+//! cluster limits and the concurrent scale-up cap, and turned into CreateGroup/AddWorker.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{ClusterSnapshot, InFlightNode, Node, NodeGroup, VpsieSize};
+use crate::scaleup::GroupBlock;
+
+use super::config::AutoscalerConfig;
+use super::decision::{PodExplanation, Reason};
+use super::io::Action;
+use super::lifecycle::Out;
+use super::planners;
+use super::record::{NodePhase, Purpose, VpsieNodeRecord};
+use super::state::{GroupCreation, LoopState};
+
+/// The snapshot the scale-up planner sees: the loop's in-flight records as in-flight nodes
+/// (replacing whatever the shell put there), nodes that registered but are not Ready or not
+/// labelled yet replaced by their in-flight template, groups being created added, and nodes
+/// being removed cordoned.
+pub(crate) fn planner_snapshot<'a>(
+    state: &LoopState,
+    snapshot: &'a ClusterSnapshot,
+) -> Cow<'a, ClusterSnapshot> {
+    let mut in_flight: Vec<InFlightNode> = Vec::new();
+    let mut substituted: BTreeSet<String> = BTreeSet::new();
+    let mut removing: BTreeSet<String> = BTreeSet::new();
+    let nodes = super::lifecycle::node_index(snapshot);
+    for r in state.records.values() {
+        let node = r
+            .hostname
+            .as_ref()
+            .and_then(|h| nodes.get(&h.to_ascii_lowercase()).copied());
+        let half_joined = |n: &Node| !n.ready || n.node_group.as_deref() != Some(r.group.as_str());
+        let counts = match r.phase {
+            NodePhase::Pending | NodePhase::Provisioning | NodePhase::Provisioned => true,
+            NodePhase::Joining | NodePhase::Ready => node.is_some_and(half_joined),
+            _ => false,
+        };
+        if counts {
+            if let Some(n) = node {
+                substituted.insert(n.name.clone());
+            }
+            in_flight.push(InFlightNode {
+                name: r.name.clone(),
+                node_group: r.group.clone(),
+                requested_at_ms: Some(r.requested_at_ms),
+            });
+        }
+        if r.phase.is_removing()
+            && let Some(n) = node
+            && !n.unschedulable
+        {
+            removing.insert(n.name.clone());
+        }
+    }
+    let creating: Vec<(&String, &GroupCreation)> = state
+        .groups
+        .iter()
+        .filter_map(|(name, g)| g.creating.as_ref().map(|c| (name, c)))
+        .filter(|(name, _)| !snapshot.node_groups.iter().any(|g| &g.name == *name))
+        .collect();
+    let unchanged = in_flight == snapshot.in_flight
+        && substituted.is_empty()
+        && removing.is_empty()
+        && creating.is_empty();
+    if unchanged {
+        return Cow::Borrowed(snapshot);
+    }
+    let mut s = snapshot.clone();
+    s.in_flight = in_flight;
+    if !substituted.is_empty() {
+        s.nodes.retain(|n| !substituted.contains(&n.name));
+        s.pods.retain(|p| {
+            p.node_name
+                .as_ref()
+                .is_none_or(|n| !substituted.contains(n))
+        });
+    }
+    for n in &mut s.nodes {
+        if removing.contains(&n.name) {
+            n.unschedulable = true;
+        }
+    }
+    for (name, c) in creating {
+        s.node_groups.push(NodeGroup {
+            name: name.clone(),
+            size: c.size.clone(),
+            min: 0,
+            max: u32::MAX,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            zone: c.zone.clone(),
+            datacenter: None,
+            priority: 0,
+            system_reserved: None,
+            scale_down_utilization_threshold: None,
+        });
+    }
+    Cow::Owned(s)
+}
+
+/// Totals the cluster limits are checked against: nodes, cores, memory of existing nodes and
+/// nodes being provisioned.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    nodes: u64,
+    cores: u64,
+    memory: i64,
+}
+
+fn size_of<'a>(snapshot: &'a ClusterSnapshot, group: &str) -> Option<&'a VpsieSize> {
+    let g = snapshot.node_groups.iter().find(|g| g.name == group)?;
+    snapshot.sizes.iter().find(|s| s.name == g.size)
+}
+
+fn totals(planner: &ClusterSnapshot) -> Totals {
+    let mut t = Totals::default();
+    for n in &planner.nodes {
+        t.nodes += 1;
+        match n.node_group.as_deref().and_then(|g| size_of(planner, g)) {
+            Some(size) => {
+                t.cores += u64::from(size.vcpu);
+                t.memory = t.memory.saturating_add(size.capacity().memory);
+            }
+            None => {
+                t.cores += u64::try_from(n.allocatable.cpu_milli.max(0))
+                    .unwrap_or(0)
+                    .div_ceil(1000);
+                t.memory = t.memory.saturating_add(n.allocatable.memory.max(0));
+            }
+        }
+    }
+    for f in &planner.in_flight {
+        t.nodes += 1;
+        if let Some(size) = size_of(planner, &f.node_group) {
+            t.cores += u64::from(size.vcpu);
+            t.memory = t.memory.saturating_add(size.capacity().memory);
+        }
+    }
+    t
+}
+
+/// Nodes a group has or is getting: its Nodes plus its in-flight workers.
+fn group_count(planner: &ClusterSnapshot, group: &str) -> u64 {
+    let nodes = planner
+        .nodes
+        .iter()
+        .filter(|n| n.node_group.as_deref() == Some(group))
+        .count();
+    let flying = planner
+        .in_flight
+        .iter()
+        .filter(|f| f.node_group == group)
+        .count();
+    (nodes + flying) as u64
+}
+
+/// Runs scale-up; returns whether any worker or group was requested.
+pub(crate) fn run(
+    state: &mut LoopState,
+    snapshot: &ClusterSnapshot,
+    now_ms: i64,
+    config: &AutoscalerConfig,
+    out: &mut Out,
+) -> bool {
+    let delay = config.scale_up.new_pod_delay.ms();
+    let mut pending = 0usize;
+    let mut ignored: BTreeSet<String> = BTreeSet::new();
+    for p in snapshot.pods.iter().filter(|p| p.node_name.is_none()) {
+        pending += 1;
+        if p.created_at_ms.is_some_and(|c| now_ms - c < delay) {
+            ignored.insert(p.key());
+        }
+    }
+    if pending == 0 {
+        return false;
+    }
+    if !ignored.is_empty() {
+        out.decision.note(
+            "scale-up",
+            Reason::NewPodDelay {
+                pods: ignored.len(),
+            },
+        );
+    }
+    if ignored.len() == pending {
+        return false;
+    }
+    let in_flight_now = state.in_flight().count() as u64;
+    let max_concurrent = u64::from(config.scale_up.max_concurrent);
+    if in_flight_now >= max_concurrent {
+        out.decision.note(
+            "scale-up",
+            Reason::MaxConcurrentScaleUps {
+                limit: config.scale_up.max_concurrent,
+            },
+        );
+        return false;
+    }
+    let mut blocked: BTreeMap<String, GroupBlock> = BTreeMap::new();
+    for (name, g) in &state.groups {
+        if g.creating.is_some() {
+            blocked.insert(name.clone(), GroupBlock::Creating);
+        } else if let Some((until, failures)) = state.group_backoff(name, now_ms) {
+            blocked.insert(name.clone(), GroupBlock::Backoff { until_ms: until });
+            out.decision.note(
+                format!("group/{name}"),
+                Reason::GroupBackoff {
+                    group: name.clone(),
+                    until_ms: until,
+                    failures,
+                },
+            );
+        }
+    }
+    let planner = planner_snapshot(state, snapshot);
+    let plan = planners::scale_up(&planner, config, blocked.clone(), ignored);
+    let d = &mut out.decision.scale_up;
+    d.planned = true;
+    d.fit_existing = plan.fit_existing.len();
+    d.node_ratio = plan.bound.node_ratio;
+    d.cost_ratio = plan.bound.cost_ratio;
+    d.work_used = plan.work_used;
+    d.plan_text = planners::render_up(&plan);
+    d.unschedulable = plan
+        .unschedulable
+        .iter()
+        .map(|v| PodExplanation {
+            pod: v.pod.clone(),
+            code: v.reason.code().to_string(),
+            sentence: v.reason.to_string(),
+        })
+        .collect();
+
+    let mut totals = totals(&planner);
+    let limits = &config.limits;
+    let mut concurrency_left = max_concurrent - in_flight_now;
+    let mut issued = false;
+    for inc in &plan.increases {
+        if let Some(b) = blocked.get(&inc.group) {
+            if matches!(b, GroupBlock::Creating) {
+                out.decision.note(
+                    format!("group/{}", inc.group),
+                    Reason::GroupCreating {
+                        group: inc.group.clone(),
+                    },
+                );
+            }
+            continue;
+        }
+        let Some(size) = snapshot.sizes.iter().find(|s| s.name == inc.size) else {
+            out.decision.note(
+                format!("group/{}", inc.group),
+                Reason::UnknownSize {
+                    size: inc.size.clone(),
+                },
+            );
+            continue;
+        };
+        let mut count = u64::from(inc.count);
+        let mut clip = |count: &mut u64, allowed: u64, reason: Reason| {
+            if *count > allowed {
+                *count = allowed;
+                out.decision.note(format!("group/{}", inc.group), reason);
+            }
+        };
+        clip(
+            &mut count,
+            concurrency_left,
+            Reason::MaxConcurrentScaleUps {
+                limit: config.scale_up.max_concurrent,
+            },
+        );
+        if let Some(g) = planner.node_groups.iter().find(|g| g.name == inc.group) {
+            let have = group_count(&planner, &g.name);
+            clip(
+                &mut count,
+                u64::from(g.max).saturating_sub(have),
+                Reason::GroupMax {
+                    group: g.name.clone(),
+                    max: g.max,
+                },
+            );
+        }
+        if let Some(max) = limits.max_nodes_total {
+            clip(
+                &mut count,
+                u64::from(max).saturating_sub(totals.nodes),
+                Reason::MaxNodesTotal { limit: max },
+            );
+        }
+        if let Some(max) = limits.max_total_cores {
+            let per = u64::from(size.vcpu).max(1);
+            clip(
+                &mut count,
+                max.saturating_sub(totals.cores) / per,
+                Reason::MaxTotalCores { limit: max },
+            );
+        }
+        if let Some(max) = limits.max_total_memory {
+            let per = size.capacity().memory.max(1);
+            let left = (max.0.saturating_sub(totals.memory)).max(0) / per;
+            clip(
+                &mut count,
+                u64::try_from(left).unwrap_or(0),
+                Reason::MaxTotalMemory { limit: max.0 },
+            );
+        }
+        if count == 0 {
+            continue;
+        }
+        concurrency_left -= count;
+        totals.nodes += count;
+        totals.cores += u64::from(size.vcpu) * count;
+        totals.memory = totals
+            .memory
+            .saturating_add(size.capacity().memory.saturating_mul(count as i64));
+        let count32 = u32::try_from(count).unwrap_or(u32::MAX);
+        let names = request_workers(
+            state,
+            &inc.group,
+            size,
+            inc.new_group,
+            inc.zone.clone(),
+            count32,
+            Purpose::PendingPods,
+            now_ms,
+            out,
+        );
+        if !names.is_empty() {
+            issued = true;
+            out.decision
+                .scale_up
+                .requested
+                .push((inc.group.clone(), count32));
+        }
+    }
+    if issued {
+        state.last_scale_up_ms = Some(now_ms);
+    }
+    issued
+}
+
+/// Creates `count` Pending records of `group` and issues AddWorker for each, or CreateGroup
+/// first when the group does not exist yet (the adds follow `GroupCreated`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn request_workers(
+    state: &mut LoopState,
+    group: &str,
+    size: &VpsieSize,
+    new_group: bool,
+    zone: Option<String>,
+    count: u32,
+    purpose: Purpose,
+    now_ms: i64,
+    out: &mut Out,
+) -> Vec<String> {
+    let awaiting = if new_group {
+        let g = state.groups.entry(group.to_string()).or_default();
+        if g.creating.is_some() {
+            return Vec::new();
+        }
+        g.creating = Some(GroupCreation {
+            size: size.name.clone(),
+            size_id: size.id,
+            zone,
+            requested_at_ms: now_ms,
+        });
+        out.actions.push(Action::CreateGroup {
+            group: group.to_string(),
+            size_id: size.id,
+        });
+        out.decision.scale_up.created_groups.push(group.to_string());
+        true
+    } else {
+        false
+    };
+    let mut names = Vec::new();
+    for _ in 0..count {
+        let name = state.next_name(group);
+        let mut r =
+            VpsieNodeRecord::requested(name.clone(), group.to_string(), purpose.clone(), now_ms);
+        r.awaiting_group = awaiting;
+        out.created(
+            &r,
+            if awaiting {
+                "requested; waiting for its group to be created"
+            } else {
+                "requested"
+            },
+        );
+        if !awaiting {
+            out.actions.push(Action::AddWorker {
+                group: group.to_string(),
+                request: name.clone(),
+            });
+        }
+        state.records.insert(name.clone(), r);
+        names.push(name);
+    }
+    state.last_scale_up_ms = Some(now_ms);
+    names
+}
