@@ -61,15 +61,21 @@ pub fn validate(s: &ClusterSnapshot) -> Vec<Problem> {
     let group_names: BTreeMap<&str, usize> =
         first_index(s.node_groups.iter().map(|g| g.name.as_str()));
     let node_names: BTreeMap<&str, usize> = first_index(s.nodes.iter().map(|n| n.name.as_str()));
+    let in_flight_names: BTreeMap<&str, usize> =
+        first_index(s.in_flight.iter().map(|n| n.name.as_str()));
+    let mut size_ids: BTreeMap<u32, usize> = BTreeMap::new();
+    for (i, size) in s.sizes.iter().enumerate() {
+        size_ids.entry(size.id).or_insert(i);
+    }
 
     for (i, size) in s.sizes.iter().enumerate() {
-        v.size(i, size, &s.sizes);
+        v.size(i, size, &s.sizes, &size_names, &size_ids);
     }
     for (i, group) in s.node_groups.iter().enumerate() {
-        v.group(i, group, &s.node_groups, &size_names);
+        v.group(i, group, &group_names, &size_names);
     }
     for (i, node) in s.nodes.iter().enumerate() {
-        v.node(i, node, &s.nodes, &group_names);
+        v.node(i, node, &node_names, &group_names);
     }
     let mut pod_keys: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for (i, pod) in s.pods.iter().enumerate() {
@@ -125,7 +131,7 @@ pub fn validate(s: &ClusterSnapshot) -> Vec<Problem> {
         v.daemon_set(&object, ds);
     }
     for (i, node) in s.in_flight.iter().enumerate() {
-        v.in_flight(i, node, &s.in_flight, &group_names);
+        v.in_flight(i, node, &in_flight_names, &group_names);
     }
     v.resources_names("snapshot", "systemReserved", &s.system_reserved);
     for (i, zone) in s.zones.iter().enumerate() {
@@ -187,18 +193,29 @@ impl Validator {
         });
     }
 
-    fn size(&mut self, i: usize, size: &VpsieSize, all: &[VpsieSize]) {
+    fn size(
+        &mut self,
+        i: usize,
+        size: &VpsieSize,
+        all: &[VpsieSize],
+        names: &BTreeMap<&str, usize>,
+        ids: &BTreeMap<u32, usize>,
+    ) {
         let object = named("size", "sizes", i, &size.name);
         if size.name.is_empty() {
             self.push(object.clone(), "name", "empty name");
-        } else if let Some(first) = all[..i].iter().position(|z| z.name == size.name) {
+        } else if let Some(&first) = names.get(size.name.as_str())
+            && first != i
+        {
             self.push(
                 object.clone(),
                 "name",
                 format!("duplicate size name (first at sizes[{first}])"),
             );
         }
-        if let Some(first) = all[..i].iter().position(|z| z.id == size.id) {
+        if let Some(&first) = ids.get(&size.id)
+            && first != i
+        {
             self.push(
                 object.clone(),
                 "id",
@@ -237,13 +254,15 @@ impl Validator {
         &mut self,
         i: usize,
         group: &NodeGroup,
-        all: &[NodeGroup],
+        all: &BTreeMap<&str, usize>,
         sizes: &BTreeMap<&str, usize>,
     ) {
         let object = named("nodeGroup", "nodeGroups", i, &group.name);
         if group.name.is_empty() {
             self.push(object.clone(), "name", "empty name");
-        } else if let Some(first) = all[..i].iter().position(|g| g.name == group.name) {
+        } else if let Some(&first) = all.get(group.name.as_str())
+            && first != i
+        {
             self.push(
                 object.clone(),
                 "name",
@@ -282,11 +301,19 @@ impl Validator {
         }
     }
 
-    fn node(&mut self, i: usize, node: &Node, all: &[Node], groups: &BTreeMap<&str, usize>) {
+    fn node(
+        &mut self,
+        i: usize,
+        node: &Node,
+        all: &BTreeMap<&str, usize>,
+        groups: &BTreeMap<&str, usize>,
+    ) {
         let object = named("node", "nodes", i, &node.name);
         if node.name.is_empty() {
             self.push(object.clone(), "name", "empty name");
-        } else if let Some(first) = all[..i].iter().position(|n| n.name == node.name) {
+        } else if let Some(&first) = all.get(node.name.as_str())
+            && first != i
+        {
             self.push(
                 object.clone(),
                 "name",
@@ -423,13 +450,15 @@ impl Validator {
         &mut self,
         i: usize,
         node: &InFlightNode,
-        all: &[InFlightNode],
+        all: &BTreeMap<&str, usize>,
         groups: &BTreeMap<&str, usize>,
     ) {
         let object = named("inFlight", "inFlight", i, &node.name);
         if node.name.is_empty() {
             self.push(object.clone(), "name", "empty name");
-        } else if let Some(first) = all[..i].iter().position(|n| n.name == node.name) {
+        } else if let Some(&first) = all.get(node.name.as_str())
+            && first != i
+        {
             self.push(
                 object.clone(),
                 "name",

@@ -1,5 +1,12 @@
 //! Integration tests of vpsie-engine (one binary, one module per area).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly too"
+)]
+
 mod autoscaler;
 mod load;
 mod plan_examples;

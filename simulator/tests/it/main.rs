@@ -1,6 +1,11 @@
 //! Integration tests of the simulator: shipped scenarios (snapshots and determinism), bad
 //! input, the command line, trace importers.
 
-mod bad_input;
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers outside #[test] functions fail loudly too"
+)]
+
 mod cli;
-mod scenarios;
