@@ -31,6 +31,12 @@ commands! {
     Plan(cli::plan::PlanArgs),
     /// Print the JSON Schema of a file format.
     Schema(cli::schema::SchemaArgs),
+    /// Simulate a scenario (the built-in quickstart by default) and write the report.
+    Run(cli::run::RunArgs),
+    /// Run one scenario under two autoscaler configurations, side by side.
+    Compare(cli::compare::CompareArgs),
+    /// Convert a real trace (Alibaba openb, Azure VMs) into a scenario.
+    Import(cli::import::ImportArgs),
 }
 
 /// Simulator and planning tools for the VPSie Kubernetes autoscaler.

@@ -203,7 +203,8 @@ impl Chart {
             );
         }
         // Legend.
-        let mut lx = LEFT + 260.0;
+        // Legend to the right of the title (7 px per character of the bold title is ample).
+        let mut lx = LEFT + 24.0 + 7.5 * self.title.chars().count() as f64;
         for s in &self.series {
             let dash = if s.dashed {
                 r#" stroke-dasharray="6 4""#

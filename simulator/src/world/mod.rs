@@ -145,6 +145,22 @@ impl World {
             steps: 0,
             steps_skipped: 0,
         };
+        for node in &s.cluster.static_nodes {
+            let mut node = node.clone();
+            node.ready = true;
+            node.created_at_ms.get_or_insert(0);
+            let name = node.name.clone();
+            world.cluster.add_node(
+                node,
+                NodeMeta {
+                    identifier: None,
+                    registered_at: 0,
+                    ready_at: None,
+                    binder: None,
+                },
+            );
+            world.cluster.set_ready(&name, 0);
+        }
         world.start_cluster();
         world.queue_workload(l);
         world.queue.schedule(0, Event::Sample);
