@@ -36,6 +36,7 @@
 //! except on the node that was being emptied at the time. This can keep a removable node, never
 //! remove an unsafe one: every placement that is kept was checked.
 
+mod apply;
 pub mod blocking;
 pub mod consolidation;
 pub mod pdb;
@@ -45,6 +46,7 @@ mod render;
 pub mod replace;
 mod types;
 
+pub use apply::apply_removals;
 pub use consolidation::ConsolidationPolicy;
 pub use planner::plan_scale_down;
 pub use types::{

@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
 
-/// Budgets of every PDB of a snapshot, indexed like `snapshot.pdbs`, with a running count of
-/// what the decision consumed.
+/// Budgets of every PDB of a snapshot, with a running count of what the decision consumed.
 #[derive(Debug, Clone)]
 pub struct PdbLedger {
+    /// Index in `snapshot.pdbs` of each ledger entry; entries are sorted by namespace/name so
+    /// that the ledger does not depend on the snapshot's order.
+    pub source: Vec<usize>,
     /// `namespace/name` per PDB.
     pub keys: Vec<String>,
     pub allowed: Vec<i32>,
@@ -88,35 +90,28 @@ fn disruptions_allowed_with(
 impl PdbLedger {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
         let ready = ready_nodes(snapshot);
-        let keys = snapshot
-            .pdbs
+        let mut source: Vec<usize> = (0..snapshot.pdbs.len()).collect();
+        source.sort_by(|a, b| {
+            let (x, y) = (&snapshot.pdbs[*a], &snapshot.pdbs[*b]);
+            (&x.namespace, &x.name).cmp(&(&y.namespace, &y.name))
+        });
+        let keys = source
             .iter()
-            .map(|p| format!("{}/{}", p.namespace, p.name))
+            .map(|i| format!("{}/{}", snapshot.pdbs[*i].namespace, snapshot.pdbs[*i].name))
             .collect();
-        let allowed = snapshot
-            .pdbs
+        let allowed = source
             .iter()
-            .map(|p| disruptions_allowed_with(p, snapshot, &ready))
+            .map(|i| disruptions_allowed_with(&snapshot.pdbs[*i], snapshot, &ready))
             .collect();
         Self {
+            source,
             keys,
             allowed,
             consumed: vec![0; snapshot.pdbs.len()],
         }
     }
 
-    /// Indices of the PDBs covering `pod`.
-    pub fn covering(snapshot: &ClusterSnapshot, pod: &Pod) -> Vec<usize> {
-        snapshot
-            .pdbs
-            .iter()
-            .enumerate()
-            .filter(|(_, pdb)| covers(pdb, pod))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// The first PDB (by index) that cannot take `extra[i]` more disruptions, if any.
+    /// The first PDB (in ledger order) that cannot take `extra[i]` more disruptions, if any.
     pub fn first_exhausted(&self, extra: &[(usize, i32)]) -> Option<usize> {
         extra
             .iter()

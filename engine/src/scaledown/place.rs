@@ -69,7 +69,7 @@ impl NoPlace {
             .map(|(u, _)| (*u).clone())
             .unwrap_or(Unfit::NodeUnschedulable);
         let detail = if ranked.is_empty() {
-            "no node stays".to_string()
+            "no schedulable node remains".to_string()
         } else {
             ranked
                 .iter()

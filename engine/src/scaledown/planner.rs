@@ -107,16 +107,21 @@ fn analyse<'a>(
         }
     }
     let mut pdbs_by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, pdb) in snapshot.pdbs.iter().enumerate() {
+    for (i, &src) in ledger.source.iter().enumerate() {
+        let pdb = &snapshot.pdbs[src];
         pdbs_by_ns
             .entry(pdb.namespace.as_str())
             .or_default()
             .push(i);
     }
+    let mut nodes_by_name: BTreeMap<&str, &Node> = BTreeMap::new();
+    for n in &snapshot.nodes {
+        nodes_by_name.entry(n.name.as_str()).or_insert(n);
+    }
     let mut infos = Vec::with_capacity(state.node_count());
     for idx in 0..state.node_count() {
         let name = state.node_name(idx);
-        let Some(node) = snapshot.nodes.iter().find(|n| n.name == name) else {
+        let Some(node) = nodes_by_name.get(name).copied() else {
             continue;
         };
         let group = node
@@ -169,7 +174,7 @@ fn analyse<'a>(
                     .map(|v| {
                         v.iter()
                             .copied()
-                            .filter(|i| covers(&snapshot.pdbs[*i], pod))
+                            .filter(|i| covers(&snapshot.pdbs[ledger.source[*i]], pod))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -201,7 +206,6 @@ fn analyse<'a>(
                 info.underutilized = true;
             }
         }
-        let _ = ledger;
         info.pods = pods;
         infos.push(info);
     }
@@ -321,7 +325,7 @@ impl<'a> Decision<'a> {
             self.restore(i, &placed);
             return Trial::Failed(reason);
         }
-        let mut evictions: Vec<Eviction> = placed
+        let evictions: Vec<Eviction> = placed
             .iter()
             .map(|(k, dest)| {
                 let (pod, _, covering) = &self.nodes[i].evict[*k];
@@ -335,7 +339,7 @@ impl<'a> Decision<'a> {
                 }
             })
             .collect();
-        evictions.sort();
+
         Trial::Placed(evictions, placed.iter().map(|(_, d)| *d).collect())
     }
 

@@ -17,7 +17,8 @@ impl ScaleDownPlan {
                 .replacements
                 .iter()
                 .map(|r| r.hourly_saving)
-                .sum::<f64>();
+                .sum::<f64>()
+            + 0.0; // an empty sum is -0.0
         let _ = writeln!(
             out,
             "scale-down: remove {} node(s), {} replacement(s), keep {}, saving ${:.4}/h",

@@ -283,7 +283,7 @@ pub(crate) fn plan_replacement(
     let set: Vec<usize> = cands[..best.n].to_vec();
     let (t, new_group) = templates[best.template].clone();
     let placed = simulate(d, &set, Some(&t), true, &mut names)?;
-    let mut evictions: Vec<Eviction> = placed
+    let evictions: Vec<Eviction> = placed
         .iter()
         .map(|(pod, covering, n)| Eviction {
             pod: pod.key(),
@@ -291,7 +291,7 @@ pub(crate) fn plan_replacement(
             pdbs: covering.iter().map(|c| d.ledger.keys[*c].clone()).collect(),
         })
         .collect();
-    evictions.sort();
+
     for (_, _, n) in &placed {
         if d.placer.state.node_kind(*n) != NodeKind::New {
             d.destinations.insert(*n);

@@ -87,7 +87,8 @@ pub struct NodeRemoval {
     /// No pod to evict (only DaemonSet and mirror pods).
     pub empty: bool,
     pub kind: RemovalKind,
-    /// Every pod evicted from the node and where it goes (sorted by pod key).
+    /// Every pod evicted from the node and where it goes, in the order the planner placed them
+    /// (largest request first, ties by pod key); binding them in this order reproduces the plan.
     pub evictions: Vec<Eviction>,
     /// Price of the node per hour.
     pub hourly_saving: f64,
@@ -125,7 +126,7 @@ pub struct Replacement {
     /// Nodes removed (sorted by name).
     pub remove: Vec<String>,
     pub add: Vec<NewNodes>,
-    /// Every pod evicted from the removed nodes and where it goes (sorted by pod key).
+    /// Every pod evicted from the removed nodes and where it goes, in placement order.
     pub evictions: Vec<Eviction>,
     /// Price per hour of the removed nodes minus that of the added ones.
     pub hourly_saving: f64,
@@ -200,9 +201,13 @@ impl fmt::Display for PodBlock {
                 f.write_str("it runs in kube-system and no PodDisruptionBudget covers it")
             }
             PodBlock::NotSafeToEvict => f.write_str("it is annotated safe-to-evict=false"),
+            PodBlock::PdbExhausted { pdb, allowed, used } if *used == 0 => write!(
+                f,
+                "PodDisruptionBudget {pdb} allows {allowed} disruption(s) now"
+            ),
             PodBlock::PdbExhausted { pdb, allowed, used } => write!(
                 f,
-                "PodDisruptionBudget {pdb} allows {allowed} disruption(s) and {used} are already used"
+                "PodDisruptionBudget {pdb} allows {allowed} disruption(s) and this decision already uses {used}"
             ),
             PodBlock::NoPlace { detail, .. } => {
                 write!(f, "no node that stays can take it ({detail})")
