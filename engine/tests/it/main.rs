@@ -10,5 +10,6 @@
 mod autoscaler;
 mod load;
 mod plan_examples;
+mod scaledown;
 mod scaleup;
 mod tidy;
