@@ -3,6 +3,11 @@
 pub mod plan;
 pub mod schema;
 
+pub mod compare;
+pub mod import;
+pub mod progress;
+pub mod run;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -26,6 +31,11 @@ pub enum CliError {
     Snapshot(#[from] SnapshotError),
     #[error("{0}")]
     Config(#[from] vpsie_engine::autoscaler::ConfigError),
+    #[error("{0}")]
+    Scenario(#[from] vpsie_sim::scenario::ScenarioError),
+    /// Flags that do not make sense together.
+    #[error("{0}")]
+    Usage(String),
     #[error("cannot write output: {0}")]
     Write(#[from] std::io::Error),
     /// A failure that is not the input's fault.
@@ -37,7 +47,11 @@ impl CliError {
     /// 2 for bad input (the user can fix the file or the flags), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Read { .. } | CliError::Snapshot(_) | CliError::Config(_) => 2,
+            CliError::Read { .. }
+            | CliError::Snapshot(_)
+            | CliError::Config(_)
+            | CliError::Scenario(_)
+            | CliError::Usage(_) => 2,
             CliError::Write(_) | CliError::Failed(_) => 1,
         }
     }

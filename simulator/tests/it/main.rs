@@ -8,4 +8,5 @@
     reason = "test helpers outside #[test] functions fail loudly too"
 )]
 
+mod cli;
 mod plan_cli;
