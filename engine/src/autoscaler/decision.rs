@@ -67,7 +67,7 @@ pub enum Reason {
         unready: usize,
         total: usize,
     },
-    /// Unneeded, but not for long enough yet.
+    /// Unneeded since `since_ms`; removable from `ripe_at_ms`.
     Unneeded {
         since_ms: i64,
         ripe_at_ms: i64,
@@ -153,7 +153,7 @@ impl Reason {
             Reason::CooldownAfterDelete { .. } => "cooldown_after_delete",
             Reason::CooldownAfterFailure { .. } => "cooldown_after_failure",
             Reason::HealthBrake { .. } => "health_brake",
-            Reason::Unneeded { .. } => "unneeded_not_long_enough",
+            Reason::Unneeded { .. } => "unneeded",
             Reason::DrainBackoff { .. } => "drain_backoff",
             Reason::NewNodeGrace { .. } => "new_node_grace",
             Reason::ReplacementWindow { .. } => "replacement_window",
@@ -192,7 +192,7 @@ impl Reason {
                 format!("group {group} would exceed its max size of {max}")
             }
             Reason::MaxConcurrentScaleUps { limit } => {
-                format!("{limit} worker(s) are already being provisioned, the limit")
+                format!("at most {limit} worker(s) may be provisioned at once")
             }
             Reason::MaxNodesTotal { limit } => {
                 format!("the cluster would exceed its limit of {limit} node(s)")
@@ -227,11 +227,17 @@ impl Reason {
             Reason::Unneeded {
                 since_ms,
                 ripe_at_ms,
-            } => format!(
-                "unneeded for {}, removable in {} more",
-                DurationMs((now_ms - since_ms).max(0)),
-                rel(*ripe_at_ms, now_ms)
-            ),
+            } => {
+                let for_ = DurationMs((now_ms - since_ms).max(0));
+                if *ripe_at_ms <= now_ms {
+                    format!("unneeded for {for_}, long enough to be removed")
+                } else {
+                    format!(
+                        "unneeded for {for_}, removable in {} more",
+                        rel(*ripe_at_ms, now_ms)
+                    )
+                }
+            }
             Reason::DrainBackoff { until_ms } => format!(
                 "its last drain failed; retried in {} more",
                 rel(*until_ms, now_ms)

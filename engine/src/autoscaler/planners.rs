@@ -17,11 +17,6 @@ pub fn parse_expander(name: &str) -> Result<ExpanderKind, String> {
     name.parse::<ExpanderKind>().map_err(|e| e.to_string())
 }
 
-/// Name of the group a plan creates for a size no group uses yet.
-pub fn new_group_name(size: &str) -> String {
-    crate::scaledown::replace::new_group_name(size)
-}
-
 /// Runs the scale-up planner.
 pub(crate) fn scale_up(
     snapshot: &ClusterSnapshot,

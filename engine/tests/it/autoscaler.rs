@@ -5,6 +5,7 @@
 
 mod config;
 mod fixtures;
+mod flows;
 mod lifecycle;
 mod props;
 mod timers;

@@ -480,10 +480,23 @@ proptest! {
 
 #[test]
 fn same_inputs_give_identical_actions() {
-    let a = run_world(7, 0.05, 120, 60);
-    let b = run_world(7, 0.05, 120, 60);
-    assert!(!a.is_empty());
+    let a = run_world(7, 0.05, 240, 300);
+    let b = run_world(7, 0.05, 240, 300);
     assert_eq!(a, b);
+    // The run exercises both directions, not just the idle loop.
+    let kinds = [
+        "add-worker",
+        "label",
+        "cordon",
+        "delete-node",
+        "delete-worker",
+    ];
+    for kind in kinds {
+        assert!(
+            a.iter().any(|line| line.split(' ').nth(1) == Some(kind)),
+            "no {kind} in the action log"
+        );
+    }
 }
 
 #[test]
