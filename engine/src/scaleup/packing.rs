@@ -20,8 +20,16 @@
 mod construct;
 mod instance;
 mod local;
+mod repair;
 
 use instance::{BinLoad, Instance, Work};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Consecutive local-search attempts without a new best before switching to repair.
+const LOCAL_SEARCH_PATIENCE: u32 = 60;
+/// Consecutive failed repair attempts before switching back.
+const REPAIR_PATIENCE: u32 = 3_000;
 
 /// Stable identifier of an item class, chosen by the caller.
 pub type ClassId = u32;
@@ -197,12 +205,18 @@ pub fn pack(problem: &PackProblem, options: &PackOptions) -> Result<Packing, Pac
         let bins = construct::minimum_bin_slack(&inst, &order, per_bin, &mut work);
         consider(bins, Method::MinimumBinSlack, &mut best, &mut method);
     }
-    if best.len() > target && !work.exhausted() {
+    // Alternate the two improvement searches while either makes progress.
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut stale_rounds = 0;
+    while best.len() > target && !work.exhausted() && stale_rounds < 2 {
         let before = best.len();
-        let improved = local::improve(&inst, best.clone(), &mut work, options.seed);
-        if improved.len() < before {
-            best = improved;
+        best = local::improve(&inst, best, &mut work, &mut rng, LOCAL_SEARCH_PATIENCE);
+        best = repair::reduce(&inst, best, &mut work, &mut rng, REPAIR_PATIENCE);
+        if best.len() < before {
             method = Method::LocalSearch;
+            stale_rounds = 0;
+        } else {
+            stale_rounds += 1;
         }
     }
     Ok(finish(&inst, best, ffd_bins, work.used, method))

@@ -9,6 +9,7 @@
 
 mod autoscaler;
 mod load;
+mod packing;
 mod plan_examples;
 mod scaledown;
 mod scaleup;

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use super::{ClassId, PackError, PackProblem};
 use crate::scaleup::bound;
 
-/// Size vector and per-bin limit: what makes two classes interchangeable.
-type TypeKey = (Vec<i64>, u32);
+/// Size vector, per-bin limit, and the class id when limited (a limit is per class, so limited
+/// classes never merge): what makes two classes interchangeable.
+type TypeKey = (Vec<i64>, u32, Option<ClassId>);
 
 /// Items of one size vector and one per-bin limit (all classes that share them).
 #[derive(Debug, Clone)]
@@ -110,14 +111,15 @@ impl Instance {
         for class in &placeable {
             let size: Vec<i64> = kept.iter().map(|&d| class.size[d]).collect();
             let per_bin = class.max_per_bin.unwrap_or(u32::MAX);
+            let own = class.max_per_bin.map(|_| class.id);
             merged
-                .entry((size, per_bin))
+                .entry((size, per_bin, own))
                 .or_default()
                 .push((class.id, class.count));
         }
         let mut types: Vec<ItemType> = merged
             .into_iter()
-            .map(|((size, per_bin), mut members)| {
+            .map(|((size, per_bin, _), mut members)| {
                 members.sort_unstable();
                 let count = members
                     .iter()
@@ -186,6 +188,7 @@ fn type_order(a: &ItemType, b: &ItemType) -> Ordering {
         .total_cmp(&a.weight)
         .then_with(|| b.size.cmp(&a.size))
         .then_with(|| a.per_bin.cmp(&b.per_bin))
+        .then_with(|| a.members.cmp(&b.members))
 }
 
 /// How many copies of a size fit in a residual (`u64::MAX` when the size is all zero).

@@ -5,36 +5,33 @@
 //! when it needs fewer bins, or as many bins but fuller ones (larger sum of squared fills), which
 //! moves free space into the bins that are emptied next.
 
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::instance::{BinLoad, Instance, Work};
 
-/// Consecutive attempts without a new best after which the search gives up.
-const MAX_FAILED_ATTEMPTS: u32 = 400;
 /// Gains below this are float noise, not progress.
 const EPSILON: f64 = 1e-9;
 
+/// Improves `start` until the lower bound, the budget, or `max_failures` consecutive attempts
+/// without a new best.
 pub(crate) fn improve(
     inst: &Instance,
     start: Vec<BinLoad>,
     work: &mut Work,
-    seed: u64,
+    rng: &mut ChaCha8Rng,
+    max_failures: u32,
 ) -> Vec<BinLoad> {
     let target = usize::try_from(inst.lower_bound).unwrap_or(usize::MAX);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut best = start;
     let mut best_score = squared_fill(&best);
     let mut failures = 0u32;
     let mut attempt = 0u64;
-    while best.len() > target
-        && best.len() > 1
-        && !work.exhausted()
-        && failures < MAX_FAILED_ATTEMPTS
-    {
+    while best.len() > target && best.len() > 1 && !work.exhausted() && failures < max_failures {
         attempt += 1;
+        work.spend(best.len() as u64);
         let mut bins = best.clone();
-        let freed = pick_bins_to_empty(&bins, attempt, &mut rng);
+        let freed = pick_bins_to_empty(&bins, attempt, rng);
         let mut free = vec![0u32; inst.types.len()];
         // Remove from the highest index down so the remaining indices stay valid.
         for &i in freed.iter().rev() {
