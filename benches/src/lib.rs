@@ -1,1 +1,3 @@
 //! vpsie-benches (work in progress).
+
+pub mod scaleup_workloads;

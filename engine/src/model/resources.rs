@@ -109,14 +109,35 @@ impl Resources {
             pods: f(self.pods, other.pods),
             extended: Vec::new(),
         };
-        let names: std::collections::BTreeSet<&str> = self
-            .extended
-            .iter()
-            .chain(other.extended.iter())
-            .map(|(n, _)| n.as_str())
-            .collect();
-        for name in names {
-            out.set_extended(name, f(self.extended(name), other.extended(name)));
+        // Both lists are sorted by name: merge them (the common case of no extended resources
+        // allocates nothing; placement checks call this in their hot loop).
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (&self.extended, &other.extended);
+        while i < a.len() || j < b.len() {
+            let (name, x, y) = match (a.get(i), b.get(j)) {
+                (Some((n, x)), Some((m, y))) if n == m => {
+                    i += 1;
+                    j += 1;
+                    (n, *x, *y)
+                }
+                (Some((n, x)), Some((m, _))) if n < m => {
+                    i += 1;
+                    (n, *x, 0)
+                }
+                (Some((n, x)), None) => {
+                    i += 1;
+                    (n, *x, 0)
+                }
+                (_, Some((m, y))) => {
+                    j += 1;
+                    (m, 0, *y)
+                }
+                (None, None) => break,
+            };
+            let v = f(x, y);
+            if v != 0 {
+                out.extended.push((name.clone(), v));
+            }
         }
         out
     }
@@ -373,5 +394,22 @@ mod tests {
         let mut c = a.clone();
         c.sub_assign(&a);
         assert!(c.is_zero());
+    }
+
+    #[test]
+    fn element_wise_operations_merge_extended_names_in_order() {
+        let mut a = Resources::new(0, 0);
+        a.set_extended("b", 2);
+        a.set_extended("d", 4);
+        let mut b = Resources::new(0, 0);
+        b.set_extended("a", 1);
+        b.set_extended("b", 2);
+        b.set_extended("c", 3);
+        let sum = a.add(&b);
+        let names: Vec<(&str, i64)> = sum.extended.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        assert_eq!(names, vec![("a", 1), ("b", 4), ("c", 3), ("d", 4)]);
+        let diff = a.sub(&a);
+        assert!(diff.extended.is_empty(), "zero amounts are dropped");
+        assert_eq!(b.elementwise_max(&a).extended("d"), 4);
     }
 }

@@ -36,6 +36,10 @@ use super::reason::NoCapacityReason;
 /// Options simulated in full per round before the expander chooses (more when none helps).
 const SIMULATED_PER_ROUND: usize = 3;
 
+/// Checks of one inter-pod pod that fail for reasons more pods could undo (spread skew, missing
+/// affinity partner) before the simulation opens a fresh node for it instead.
+const SOFT_SCAN_LIMIT: usize = 32;
+
 /// Plans new capacity for the snapshot's pending pods. Deterministic: the same snapshot (in any
 /// order of nodes and pods) and options give the same plan.
 pub fn plan_scale_up(snapshot: &ClusterSnapshot, opts: &ScaleUpOptions) -> ScaleUpPlan {
@@ -105,8 +109,8 @@ struct Planner<'a> {
     opts: &'a ScaleUpOptions,
     classes: Vec<PodClass<'a>>,
     options: Vec<NodeOption>,
-    /// `statics[c][o]`: filters that depend only on class `c` and option `o`.
-    statics: Vec<Vec<Result<(), Unfit>>>,
+    /// Filters that depend only on the class and the option (see [`Statics`]).
+    statics: Statics,
     /// Classes in processing order (largest first).
     order: Vec<usize>,
     state: ClusterState,
@@ -122,6 +126,8 @@ struct Planner<'a> {
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
     rng: ChaCha8Rng,
     work: u64,
+    /// Largest cpu and memory over the options (normalises `Candidate::volume`).
+    norm: (f64, f64),
 }
 
 impl<'a> Planner<'a> {
@@ -139,7 +145,7 @@ impl<'a> Planner<'a> {
         extended.sort();
         extended.dedup();
         let dims = Dims { extended };
-        let statics = static_matrix(&classes, &options);
+        let statics = Statics::new(&classes, &options);
         let order = processing_order(&classes, &options);
         let known: Vec<NodeIdx> = (0..state.node_count()).collect();
         let scans = vec![Scan::default(); classes.len()];
@@ -156,6 +162,20 @@ impl<'a> Planner<'a> {
             planned_pods: BTreeMap::new(),
             rng: ChaCha8Rng::seed_from_u64(opts.seed),
             work: 0,
+            norm: (
+                options
+                    .iter()
+                    .map(|o| o.capacity.cpu_milli)
+                    .max()
+                    .unwrap_or(1)
+                    .max(1) as f64,
+                options
+                    .iter()
+                    .map(|o| o.capacity.memory)
+                    .max()
+                    .unwrap_or(1)
+                    .max(1) as f64,
+            ),
             state,
             classes,
             options,
@@ -252,6 +272,10 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     self.work += 1;
+                    if !fits_free(&class.request, &self.state, self.known[j]) {
+                        scan.dead[j] = true;
+                        continue;
+                    }
                     match self
                         .state
                         .check_with_request(pod, &class.request, self.known[j])
@@ -288,7 +312,7 @@ impl<'a> Planner<'a> {
         let open: Vec<usize> = (0..self.options.len()).filter(|&o| self.open(o)).collect();
         let mut forced: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &c in active {
-            let mut fits = open.iter().filter(|&&o| self.statics[c][o].is_ok());
+            let mut fits = open.iter().filter(|&&o| self.statics.fits(c, o));
             if let (Some(&o), None) = (fits.next(), fits.next()) {
                 forced.entry(o).or_default().push(c);
             }
@@ -316,14 +340,28 @@ impl<'a> Planner<'a> {
         } else {
             SIMULATED_PER_ROUND.min(estimates.len())
         };
+        // Proposals of one size in several zones look alike: only the best zone of a size is
+        // among the first picks, so the simulated alternatives differ in size.
         let mut ranked = Vec::with_capacity(estimates.len());
-        for _ in 0..first {
+        let mut deferred = Vec::new();
+        let mut sizes_picked: Vec<&str> = Vec::new();
+        while ranked.len() < first && !estimates.is_empty() {
             let pool: Vec<Candidate> = estimates.iter().map(|(_, c)| c.clone()).collect();
             let Some(i) = self.opts.expander.choose(&pool, &mut self.rng) else {
                 break;
             };
-            ranked.push(estimates.remove(i).0);
+            let picked = estimates.remove(i);
+            let opt = &self.options[picked.0];
+            if self.opts.expander != ExpanderKind::Random && opt.new_group {
+                if sizes_picked.contains(&opt.size.name.as_str()) {
+                    deferred.push(picked);
+                    continue;
+                }
+                sizes_picked.push(&opt.size.name);
+            }
+            ranked.push(picked.0);
         }
+        estimates.extend(deferred);
         estimates.sort_by(|a, b| super::expander::least_cost::order(&a.1, &b.1));
         ranked.extend(estimates.into_iter().map(|(o, _)| o));
         ranked
@@ -336,7 +374,7 @@ impl<'a> Planner<'a> {
         let mut demand = Resources::default();
         let mut pods: u64 = 0;
         for &c in active {
-            if self.statics[c][o].is_err() {
+            if !self.statics.fits(c, o) {
                 continue;
             }
             let n = self.classes[c].remaining_count() as u64;
@@ -368,6 +406,7 @@ impl<'a> Planner<'a> {
         Some(Candidate {
             name: opt.name.clone(),
             nodes,
+            volume: self.volume(&demand, pods),
             pods: u32::try_from(pods).unwrap_or(u32::MAX),
             hourly_cost: f64::from(nodes) * opt.size.hourly_price,
             waste: waste(&opt.template.allocatable, nodes, &used),
@@ -378,14 +417,26 @@ impl<'a> Planner<'a> {
     fn candidate(&self, o: usize, outcome: &Outcome) -> Candidate {
         let opt = &self.options[o];
         let nodes = u32::try_from(outcome.nodes.len()).unwrap_or(u32::MAX);
+        let requested = outcome
+            .used
+            .sub(&opt.template.daemonset_usage.scaled(i64::from(nodes)));
         Candidate {
             name: opt.name.clone(),
             nodes,
+            volume: self.volume(&requested, u64::from(outcome.pods)),
             pods: outcome.pods,
             hourly_cost: f64::from(nodes) * opt.size.hourly_price,
             waste: waste(&opt.template.allocatable, nodes, &outcome.used),
             priority: opt.priority,
         }
+    }
+
+    /// Size of what pods request, comparable across options: cpu and memory as shares of the
+    /// largest option, plus a little per pod so that empty requests still count.
+    fn volume(&self, requested: &Resources, pods: u64) -> f64 {
+        requested.cpu_milli.max(0) as f64 / self.norm.0
+            + requested.memory.max(0) as f64 / self.norm.1
+            + pods as f64 * 1e-6
     }
 
     /// A node of option `o` to try: an idle one from its pool, or a new one.
@@ -418,12 +469,15 @@ impl<'a> Planner<'a> {
         let eligible: Vec<usize> = active
             .iter()
             .copied()
-            .filter(|&c| self.statics[c][o].is_ok())
+            .filter(|&c| self.statics.fits(c, o))
             .collect();
         for &c in &eligible {
             self.fails.remove(&(c, o));
         }
-        // Inter-pod classes: first fit over this simulation's nodes, else a fresh node.
+        // Inter-pod classes: next fit over this simulation's nodes (from where the class last
+        // fitted, wrapping around), else a fresh node. Failures that adding pods cannot undo
+        // retire a node for the class; after `SOFT_SCAN_LIMIT` other failures for one pod a
+        // fresh node is opened instead of checking further (bounded work per pod).
         let constrained: Vec<usize> = eligible
             .iter()
             .copied()
@@ -434,22 +488,43 @@ impl<'a> Planner<'a> {
             let request = class.request.clone();
             let members: Vec<&'a Pod> = class.remaining().to_vec();
             let mut dead: Vec<bool> = Vec::new();
+            let mut live = 0usize;
+            let mut hint = 0usize;
             let mut count = 0;
             for pod in members {
+                live += opened.len() - dead.len();
                 dead.resize(opened.len(), false);
                 let mut slot = None;
-                for (j, &n) in opened.iter().enumerate() {
+                let mut soft = 0;
+                let total = opened.len();
+                let mut k = 0;
+                while k < total && live > 0 {
+                    let j = (hint + k) % total;
+                    k += 1;
                     if dead[j] {
                         continue;
                     }
                     self.work += 1;
-                    match self.state.check_with_request(pod, &request, n) {
+                    if !fits_free(&request, &self.state, opened[j]) {
+                        dead[j] = true;
+                        live -= 1;
+                        continue;
+                    }
+                    match self.state.check_with_request(pod, &request, opened[j]) {
                         Ok(()) => {
                             slot = Some(j);
                             break;
                         }
-                        Err(e) if monotone(&e) => dead[j] = true,
-                        Err(_) => {}
+                        Err(e) if monotone(&e) => {
+                            dead[j] = true;
+                            live -= 1;
+                        }
+                        Err(_) => {
+                            soft += 1;
+                            if soft >= SOFT_SCAN_LIMIT && opened.len() < room {
+                                break;
+                            }
+                        }
                     }
                 }
                 if slot.is_none() {
@@ -469,6 +544,7 @@ impl<'a> Planner<'a> {
                     slot = Some(opened.len() - 1);
                 }
                 if let Some(j) = slot {
+                    hint = j;
                     self.state.bind(pod, opened[j]);
                     bound.push((pod, opened[j]));
                     node_pods[j].push(pod);
@@ -492,10 +568,11 @@ impl<'a> Planner<'a> {
             for pod in members {
                 while j < opened.len() {
                     self.work += 1;
-                    if self
-                        .state
-                        .check_with_request(pod, &request, opened[j])
-                        .is_ok()
+                    if fits_free(&request, &self.state, opened[j])
+                        && self
+                            .state
+                            .check_with_request(pod, &request, opened[j])
+                            .is_ok()
                     {
                         break;
                     }
@@ -703,7 +780,7 @@ impl<'a> Planner<'a> {
             if opt.superseded {
                 continue;
             }
-            let reason = match &self.statics[c][o] {
+            let reason = match &self.statics.check(c, o) {
                 Err(unfit) => self.static_reason(c, unfit),
                 Ok(()) => match (&opt.blocked, self.limits.room(opt)) {
                     (Some(block), _) => NoCapacityReason::GroupBlocked {
@@ -832,8 +909,7 @@ impl<'a> Planner<'a> {
         // Offers: every option (not blocked) that statically accepts some helped class.
         let offers: Vec<usize> = (0..self.options.len())
             .filter(|&o| {
-                self.options[o].blocked.is_none()
-                    && helped.keys().any(|&c| self.statics[c][o].is_ok())
+                self.options[o].blocked.is_none() && helped.keys().any(|&c| self.statics.fits(c, o))
             })
             .collect();
         let vectors: Vec<Vec<i64>> = offers
@@ -892,6 +968,20 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Whether `request` fits what node `n` has left, without allocating. When it does not, the
+/// placement check would fail on resources, a failure more pods never undo.
+fn fits_free(request: &Resources, state: &ClusterState, n: NodeIdx) -> bool {
+    let (a, u) = (state.allocatable(n), state.used(n));
+    request.cpu_milli <= a.cpu_milli - u.cpu_milli
+        && request.memory <= a.memory - u.memory
+        && request.ephemeral_storage <= a.ephemeral_storage - u.ephemeral_storage
+        && request.pods <= a.pods - u.pods
+        && request
+            .extended
+            .iter()
+            .all(|(name, v)| *v <= a.extended(name) - u.extended(name))
+}
+
 /// Failures that stay failures while pods are only added to the state.
 fn monotone(e: &Unfit) -> bool {
     !matches!(
@@ -924,52 +1014,79 @@ fn format_amount(resource: &str, amount: i64) -> String {
 }
 
 /// Static filters of every class against every option. Selector, affinity, taints and spread
-/// labels depend on the class's shape only, so they are computed once per distinct shape.
-fn static_matrix(classes: &[PodClass], options: &[NodeOption]) -> Vec<Vec<Result<(), Unfit>>> {
-    let mut shapes: BTreeMap<ShapeSig, Vec<Result<(), Unfit>>> = BTreeMap::new();
-    classes
-        .iter()
-        .map(|class| {
+/// labels depend on the class's shape only (computed once per distinct shape); the request is
+/// compared with the option's capacity on demand, so nothing is stored per class and option.
+#[derive(Debug)]
+struct Statics {
+    /// Per shape, per option: the shape filters' verdict.
+    shapes: Vec<Vec<Result<(), Unfit>>>,
+    /// Per class: its shape, request and the options' capacities.
+    class_shape: Vec<usize>,
+    requests: Vec<Resources>,
+    capacities: Vec<Resources>,
+}
+
+impl Statics {
+    fn new(classes: &[PodClass], options: &[NodeOption]) -> Self {
+        let mut index: BTreeMap<ShapeSig, usize> = BTreeMap::new();
+        let mut shapes: Vec<Vec<Result<(), Unfit>>> = Vec::new();
+        let mut class_shape = Vec::with_capacity(classes.len());
+        for class in classes {
             let rep = class.rep();
             let sig = ShapeSig::of(rep);
-            let shape = shapes.entry(sig).or_insert_with(|| {
-                options
-                    .iter()
-                    .map(|o| {
-                        node_selector_fit(&rep.node_selector, &o.static_labels)?;
-                        node_affinity_fit(&rep.affinity, &o.static_labels)?;
-                        taints_fit(&rep.tolerations, &o.template.taints)?;
-                        for c in &rep.topology_spread_constraints {
-                            if c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
-                                && c.topology_key != LABEL_HOSTNAME
-                                && !o.static_labels.contains_key(&c.topology_key)
-                            {
-                                return Err(Unfit::MissingTopologyLabel {
-                                    topology_key: c.topology_key.clone(),
-                                });
-                            }
-                        }
-                        Ok(())
-                    })
-                    .collect()
+            let s = match index.get(&sig) {
+                Some(&s) => s,
+                None => {
+                    index.insert(sig, shapes.len());
+                    shapes.push(options.iter().map(|o| shape_fit(rep, o)).collect());
+                    shapes.len() - 1
+                }
+            };
+            class_shape.push(s);
+        }
+        Self {
+            shapes,
+            class_shape,
+            requests: classes.iter().map(|c| c.request.clone()).collect(),
+            capacities: options.iter().map(|o| o.capacity.clone()).collect(),
+        }
+    }
+
+    /// Whether class `c` passes every static filter of option `o`.
+    fn fits(&self, c: usize, o: usize) -> bool {
+        self.shapes[self.class_shape[c]][o].is_ok() && self.requests[c].fits_in(&self.capacities[o])
+    }
+
+    /// The first static filter class `c` fails on option `o`.
+    fn check(&self, c: usize, o: usize) -> Result<(), Unfit> {
+        self.shapes[self.class_shape[c]][o].clone()?;
+        if self.requests[c].fits_in(&self.capacities[o]) {
+            return Ok(());
+        }
+        let mut resources = self.requests[c].exceeding(&self.capacities[o]);
+        if resources.is_empty() {
+            resources.push(crate::model::resources::PODS.to_string());
+        }
+        Err(Unfit::ExceedsNodeSize { resources })
+    }
+}
+
+/// Selector, node affinity, taints, and the labels hard spread constraints need.
+fn shape_fit(rep: &Pod, o: &NodeOption) -> Result<(), Unfit> {
+    node_selector_fit(&rep.node_selector, &o.static_labels)?;
+    node_affinity_fit(&rep.affinity, &o.static_labels)?;
+    taints_fit(&rep.tolerations, &o.template.taints)?;
+    for c in &rep.topology_spread_constraints {
+        if c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule
+            && c.topology_key != LABEL_HOSTNAME
+            && !o.static_labels.contains_key(&c.topology_key)
+        {
+            return Err(Unfit::MissingTopologyLabel {
+                topology_key: c.topology_key.clone(),
             });
-            shape
-                .iter()
-                .zip(options)
-                .map(|(s, o)| match s {
-                    Err(e) => Err(e.clone()),
-                    Ok(()) if class.request.fits_in(&o.capacity) => Ok(()),
-                    Ok(()) => {
-                        let mut resources = class.request.exceeding(&o.capacity);
-                        if resources.is_empty() {
-                            resources.push(crate::model::resources::PODS.to_string());
-                        }
-                        Err(Unfit::ExceedsNodeSize { resources })
-                    }
-                })
-                .collect()
-        })
-        .collect()
+        }
+    }
+    Ok(())
 }
 
 /// What the static filters read from a pod besides its request.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ExpanderKind {
-    /// Lowest hourly cost per pod helped (the default).
+    /// Lowest hourly cost per unit of requested cpu and memory helped (the default).
     #[default]
     LeastCost,
     /// Least unused cpu and memory on the added nodes.
@@ -107,6 +107,9 @@ pub struct Candidate {
     pub nodes: u32,
     /// Pending pods those nodes would take.
     pub pods: u32,
+    /// How much those pods request: cpu and memory as shares of the largest option, summed
+    /// (so options helping different pods compare by what they actually host).
+    pub volume: f64,
     /// Hourly cost of those nodes.
     pub hourly_cost: f64,
     /// Unused fraction of cpu plus unused fraction of memory over the added nodes (0..=2).
@@ -116,9 +119,9 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// Hourly cost per pod helped.
-    pub fn cost_per_pod(&self) -> f64 {
-        self.hourly_cost / f64::from(self.pods.max(1))
+    /// Hourly cost per unit of volume helped.
+    pub fn cost_per_volume(&self) -> f64 {
+        self.hourly_cost / self.volume.max(f64::MIN_POSITIVE)
     }
 }
 
@@ -157,6 +160,7 @@ mod tests {
             name: name.to_string(),
             nodes,
             pods,
+            volume: f64::from(pods),
             hourly_cost: cost,
             waste,
             priority,
@@ -164,7 +168,7 @@ mod tests {
     }
 
     /// One pool shaped so that every expander picks a different option:
-    /// - `cheap`: lowest cost per pod (0.01/pod), middling waste, low priority;
+    /// - `cheap`: lowest cost per unit of volume (0.01/pod, volume = pods here), middling waste, low priority;
     /// - `snug`: least waste but pricier per pod;
     /// - `big`: most pods, worst cost per pod;
     /// - `favoured`: highest priority, otherwise unremarkable;
