@@ -37,6 +37,8 @@ commands! {
     Compare(cli::compare::CompareArgs),
     /// Convert a real trace (Alibaba openb, Azure VMs) into a scenario.
     Import(cli::import::ImportArgs),
+    /// Serve the simulated VPSie cloud over HTTP (the VPSie API mock; see docs/vpsie-mock.md).
+    MockVpsie(cli::mock_vpsie::MockVpsieArgs),
 }
 
 /// Simulator and planning tools for the VPSie Kubernetes autoscaler.

@@ -5,6 +5,7 @@ pub mod schema;
 
 pub mod compare;
 pub mod import;
+pub mod mock_vpsie;
 pub mod progress;
 pub mod run;
 
