@@ -49,12 +49,20 @@ pub fn choose_node(
             scratch.push((s, i));
         }
     }
-    scratch.sort_by(|a, b| {
+    let better = |a: &(i64, NodeIdx), b: &(i64, NodeIdx)| {
         b.0.cmp(&a.0)
             .then_with(|| state.node_name(a.1).cmp(state.node_name(b.1)))
-    });
+    };
+    // Usually the best-scored node passes every filter: find it in one pass, and rank the
+    // rest only when it does not.
+    let best = scratch.iter().copied().min_by(|a, b| better(a, b))?;
+    if state.check_with_request(pod, &request, best.1).is_ok() {
+        return Some(best.1);
+    }
+    scratch.sort_by(better);
     scratch
         .iter()
+        .skip(1)
         .map(|&(_, i)| i)
         .find(|&i| state.check_with_request(pod, &request, i).is_ok())
 }

@@ -493,12 +493,11 @@ impl SimCluster {
             // pods with pod affinity (satisfiable by a new neighbour) are tried.
             let mut q: Vec<QueueKey> = self.arrived.iter().cloned().collect();
             for k in &self.pending {
-                if !self.arrived.contains(k) {
-                    if let Some((p, _)) = self.pod(&k.2) {
-                        if !p.affinity.pod_affinity.is_empty() {
-                            q.push(k.clone());
-                        }
-                    }
+                if !self.arrived.contains(k)
+                    && let Some((p, _)) = self.pod(&k.2)
+                    && !p.affinity.pod_affinity.is_empty()
+                {
+                    q.push(k.clone());
                 }
             }
             q.sort();

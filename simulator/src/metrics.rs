@@ -109,12 +109,12 @@ impl Metrics {
         if d.scale_up.planned {
             self.decisions_planned += 1;
             let ratio = d.scale_up.cost_ratio.or(d.scale_up.node_ratio);
-            if let Some(r) = ratio {
-                if r.is_finite() {
-                    self.max_cost_ratio = self.max_cost_ratio.max(r);
-                    if r > BOUND_RATIO_LIMIT {
-                        self.decisions_over_bound += 1;
-                    }
+            if let Some(r) = ratio
+                && r.is_finite()
+            {
+                self.max_cost_ratio = self.max_cost_ratio.max(r);
+                if r > BOUND_RATIO_LIMIT {
+                    self.decisions_over_bound += 1;
                 }
             }
         }

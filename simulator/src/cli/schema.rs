@@ -9,6 +9,8 @@ use super::{CliError, Run};
 pub enum SchemaKind {
     /// The cluster snapshot read by `plan` (see docs/snapshot-format.md).
     Snapshot,
+    /// The scenario read by `run` and `compare` (see docs/scenario-format.md).
+    Scenario,
 }
 
 #[derive(Debug, clap::Args)]
@@ -22,6 +24,7 @@ impl Run for SchemaArgs {
     fn run(self, out: &mut dyn Write) -> Result<(), CliError> {
         let schema = match self.kind {
             SchemaKind::Snapshot => vpsie_engine::model::snapshot_json_schema(),
+            SchemaKind::Scenario => vpsie_sim::scenario::scenario_json_schema(),
         };
         out.write_all(schema.as_bytes())?;
         Ok(())

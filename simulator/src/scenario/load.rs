@@ -98,16 +98,19 @@ pub fn parse_str(text: &str, name: &str, dir: PathBuf) -> Result<LoadedScenario,
         serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
-            let (line, column) = inner
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or_else(|| (locate(text, &field), 1));
+            // Errors raised by custom deserializers carry no useful location (1:1): find the
+            // field in the text instead.
+            let (line, column) = match inner.location().map(|l| (l.line(), l.column())) {
+                Some((1, 1)) | None => (locate(text, &field), 1),
+                Some(at) => at,
+            };
+            let message = strip_location(&inner.to_string());
             ScenarioError::Parse {
                 file: name.to_string(),
                 line,
                 column,
+                message: strip_path(&message, &field).to_string(),
                 field,
-                message: strip_location(&inner.to_string()),
             }
         })?
     };
@@ -154,10 +157,19 @@ impl LoadedScenario {
 }
 
 fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
+    let message = match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    message.to_string()
+}
+
+/// serde_yaml_ng prefixes some messages with the path; the error shows the field already.
+fn strip_path<'a>(message: &'a str, field: &str) -> &'a str {
+    message
+        .strip_prefix(field)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
 }
 
 /// Best-effort line (1-based) of a field path in JSON or YAML text: each key of the path is
@@ -202,14 +214,15 @@ pub fn locate(text: &str, path: &str) -> usize {
                                 break;
                             }
                         }
-                        '-' if rest[i + 1..].starts_with(' ') && line_prefix_blank(rest, i) => {
-                            if depth == 0 {
-                                if remaining == 0 {
-                                    offset = Some(i);
-                                    break;
-                                }
-                                remaining -= 1;
+                        '-' if depth == 0
+                            && rest[i + 1..].starts_with(' ')
+                            && line_prefix_blank(rest, i) =>
+                        {
+                            if remaining == 0 {
+                                offset = Some(i);
+                                break;
                             }
+                            remaining -= 1;
                         }
                         _ => {}
                     }

@@ -23,10 +23,13 @@ pub fn quickstart() -> Result<LoadedScenario, ScenarioError> {
     )
 }
 
-/// JSON Schema of the scenario format (`vpsie-sim schema scenario`).
-pub fn scenario_json_schema() -> serde_json::Value {
+/// JSON Schema of the scenario format (`vpsie-sim schema scenario`), pretty-printed.
+pub fn scenario_json_schema() -> String {
     let schema = schemars::schema_for!(Scenario);
-    serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+    match serde_json::to_string_pretty(&schema) {
+        Ok(text) => text + "\n",
+        Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
+    }
 }
 
 /// The size catalogue a scenario uses: its own, or the example catalogue of the VPSie API.

@@ -14,10 +14,10 @@ pub fn validate(l: &LoadedScenario) -> Result<(), ScenarioError> {
     if s.duration.ms() <= 0 {
         return Err(l.invalid("duration", "must be longer than zero"));
     }
-    if let Some(i) = s.sample_interval {
-        if i.ms() <= 0 {
-            return Err(l.invalid("sampleInterval", "must be longer than zero"));
-        }
+    if let Some(i) = s.sample_interval
+        && i.ms() <= 0
+    {
+        return Err(l.invalid("sampleInterval", "must be longer than zero"));
     }
     let sizes = super::effective_sizes(s);
     let size_names: BTreeSet<&str> = sizes.iter().map(|z| z.name.as_str()).collect();
@@ -109,10 +109,10 @@ pub fn validate(l: &LoadedScenario) -> Result<(), ScenarioError> {
         if !(0.0..=1.0).contains(&f.probability) {
             return Err(l.invalid(&format!("{at}.probability"), "must be between 0 and 1"));
         }
-        if let Some(until) = f.until {
-            if until < f.at {
-                return Err(l.invalid(&format!("{at}.until"), "ends before it starts"));
-            }
+        if let Some(until) = f.until
+            && until < f.at
+        {
+            return Err(l.invalid(&format!("{at}.until"), "ends before it starts"));
         }
         match f.kind {
             FaultKind::StockOut => match &f.size {
@@ -181,13 +181,13 @@ fn validate_workload(l: &LoadedScenario) -> Result<(), ScenarioError> {
                 "steps must be sorted by `at`",
             ));
         }
-        if let Some(pdb) = &d.pdb {
-            if pdb.min_available.is_some() == pdb.max_unavailable.is_some() {
-                return Err(l.invalid(
-                    &format!("workload.deployments[{i}].pdb"),
-                    "give exactly one of minAvailable and maxUnavailable",
-                ));
-            }
+        if let Some(pdb) = &d.pdb
+            && pdb.min_available.is_some() == pdb.max_unavailable.is_some()
+        {
+            return Err(l.invalid(
+                &format!("workload.deployments[{i}].pdb"),
+                "give exactly one of minAvailable and maxUnavailable",
+            ));
         }
     }
     for (i, j) in w.jobs.iter().enumerate() {
@@ -241,30 +241,28 @@ fn validate_workload(l: &LoadedScenario) -> Result<(), ScenarioError> {
             ArrivalShape::Ramp {
                 start_per_hour,
                 end_per_hour,
-            } => {
-                if !rate_ok(*start_per_hour) || !rate_ok(*end_per_hour) {
-                    return Err(l.invalid(
-                        &format!("{at}.shape"),
-                        "rates must be between 0 and 10,000,000",
-                    ));
-                }
+            } if !rate_ok(*start_per_hour) || !rate_ok(*end_per_hour) => {
+                return Err(l.invalid(
+                    &format!("{at}.shape"),
+                    "rates must be between 0 and 10,000,000",
+                ));
             }
             _ => {}
         }
-        if let Some(until) = g.until {
-            if until < g.from {
-                return Err(l.invalid(&format!("{at}.until"), "ends before `from`"));
-            }
+        if let Some(until) = g.until
+            && until < g.from
+        {
+            return Err(l.invalid(&format!("{at}.until"), "ends before `from`"));
         }
     }
     Ok(())
 }
 
 fn check_delay(l: &LoadedScenario, field: &str, d: &DelaySpec) -> Result<(), ScenarioError> {
-    if let DelaySpec::Uniform { min, max } = d {
-        if min > max {
-            return Err(l.invalid(field, format!("min {min} exceeds max {max}")));
-        }
+    if let DelaySpec::Uniform { min, max } = d
+        && min > max
+    {
+        return Err(l.invalid(field, format!("min {min} exceeds max {max}")));
     }
     Ok(())
 }

@@ -149,10 +149,10 @@ impl World {
         self.cluster.remove_pod(key);
         self.metrics.pods_completed += 1;
         self.queue_schedule_pass();
-        if let Controller::Job(j) = controller {
-            if self.jobs[j].to_start > 0 {
-                self.start_one_job_pod(j);
-            }
+        if let Controller::Job(j) = controller
+            && self.jobs[j].to_start > 0
+        {
+            self.start_one_job_pod(j);
         }
     }
 
@@ -262,12 +262,12 @@ impl World {
                 self.replace(&key, &base, owner, &meta);
             }
         }
-        if let Some(set) = self.drains.remove(name) {
-            if !set.is_empty() {
-                self.observations.push(Observation::DrainFinished {
-                    node: name.to_string(),
-                });
-            }
+        if let Some(set) = self.drains.remove(name)
+            && !set.is_empty()
+        {
+            self.observations.push(Observation::DrainFinished {
+                node: name.to_string(),
+            });
         }
         self.queue_schedule_pass();
     }

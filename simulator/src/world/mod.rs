@@ -6,6 +6,7 @@
 
 mod actions;
 mod events;
+mod probe;
 pub mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -390,14 +391,13 @@ impl World {
     }
 
     fn queue_cloud_wake(&mut self) {
-        if let Some(at) = self.cloud.next_event_at() {
-            if self
+        if let Some(at) = self.cloud.next_event_at()
+            && self
                 .cloud_wake_at
                 .is_none_or(|w| at < w || w < self.queue.now())
-            {
-                self.cloud_wake_at = Some(at);
-                self.queue.schedule(at, Event::CloudWake);
-            }
+        {
+            self.cloud_wake_at = Some(at);
+            self.queue.schedule(at, Event::CloudWake);
         }
     }
 

@@ -16,8 +16,16 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 #[test]
 fn run_without_a_scenario_runs_the_quickstart_and_writes_the_reports() {
     let dir = temp_dir("run");
-    let out = sim().args(["run", "--quiet", "--out"]).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sim()
+        .args(["run", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.is_empty());
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
@@ -60,11 +68,21 @@ fn compare_puts_two_configurations_on_one_page() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("eager") && text.contains("patient"), "{text}");
     let html = std::fs::read_to_string(dir.join("compare.html")).unwrap();
-    assert!(html.contains("eager") && html.contains("patient") && html.matches("<svg").count() == 4);
-    let out = sim().args(["compare", scenario, "--config"]).arg(&a).output().unwrap();
+    assert!(
+        html.contains("eager") && html.contains("patient") && html.matches("<svg").count() == 4
+    );
+    let out = sim()
+        .args(["compare", scenario, "--config"])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

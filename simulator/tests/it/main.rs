@@ -8,5 +8,8 @@
     reason = "test helpers outside #[test] functions fail loudly too"
 )]
 
+mod bad_input;
 mod cli;
+mod import;
 mod plan_cli;
+mod scenarios;
