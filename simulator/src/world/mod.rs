@@ -6,7 +6,6 @@
 
 mod actions;
 mod events;
-mod probe;
 pub mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};
