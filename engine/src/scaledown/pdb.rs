@@ -1,6 +1,6 @@
 //! PodDisruptionBudget accounting: disruptions allowed now, and what a decision consumes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
@@ -61,8 +61,8 @@ fn disruptions_allowed_with(
     snapshot: &ClusterSnapshot,
     ready: &BTreeSet<&str>,
 ) -> i32 {
-    if let Some(observed) = pdb.disruptions_allowed {
-        return observed.max(0);
+    if pdb.disruptions_allowed.is_some() {
+        return allowed_from(pdb, 0, 0);
     }
     let mut expected: i64 = 0;
     let mut healthy: i64 = 0;
@@ -71,6 +71,14 @@ fn disruptions_allowed_with(
         if pod.node_name.as_deref().is_some_and(|n| ready.contains(n)) {
             healthy += 1;
         }
+    }
+    allowed_from(pdb, expected, healthy)
+}
+
+/// The disruption controller's arithmetic, from the matching (`expected`) and healthy pods.
+fn allowed_from(pdb: &PodDisruptionBudget, expected: i64, healthy: i64) -> i32 {
+    if let Some(observed) = pdb.disruptions_allowed {
+        return observed.max(0);
     }
     let allowed = match (&pdb.min_available, &pdb.max_unavailable) {
         (_, Some(max_unavailable)) => match resolve(max_unavailable, expected) {
@@ -87,6 +95,52 @@ fn disruptions_allowed_with(
     i32::try_from(allowed.max(0)).unwrap_or(i32::MAX)
 }
 
+/// PDBs (ledger indices) covering pods, cached by (namespace, labels): the pods of one
+/// controller share both, so a snapshot of many pods needs few selector evaluations.
+#[derive(Debug, Default)]
+pub struct CoverCache<'a> {
+    by_ns: BTreeMap<&'a str, Vec<usize>>,
+    cache: BTreeMap<(&'a str, &'a BTreeMap<String, String>), Vec<usize>>,
+}
+
+impl<'a> CoverCache<'a> {
+    pub fn new(snapshot: &'a ClusterSnapshot, source: &[usize]) -> Self {
+        let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, &src) in source.iter().enumerate() {
+            by_ns
+                .entry(snapshot.pdbs[src].namespace.as_str())
+                .or_default()
+                .push(i);
+        }
+        Self {
+            by_ns,
+            cache: BTreeMap::new(),
+        }
+    }
+
+    /// Ledger indices of the PDBs covering `pod` (ascending).
+    pub fn covering(
+        &mut self,
+        snapshot: &'a ClusterSnapshot,
+        source: &[usize],
+        pod: &'a Pod,
+    ) -> Vec<usize> {
+        let Some(candidates) = self.by_ns.get(pod.namespace.as_str()) else {
+            return Vec::new();
+        };
+        self.cache
+            .entry((pod.namespace.as_str(), &pod.labels))
+            .or_insert_with(|| {
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|i| snapshot.pdbs[source[*i]].selector.matches(&pod.labels))
+                    .collect()
+            })
+            .clone()
+    }
+}
+
 impl PdbLedger {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
         let ready = ready_nodes(snapshot);
@@ -99,9 +153,21 @@ impl PdbLedger {
             .iter()
             .map(|i| format!("{}/{}", snapshot.pdbs[*i].namespace, snapshot.pdbs[*i].name))
             .collect();
+        // One pass over the pods: matching and healthy pods per PDB.
+        let mut expected = vec![0i64; source.len()];
+        let mut healthy = vec![0i64; source.len()];
+        let mut cover = CoverCache::new(snapshot, &source);
+        for pod in &snapshot.pods {
+            let is_healthy = pod.node_name.as_deref().is_some_and(|n| ready.contains(n));
+            for i in cover.covering(snapshot, &source, pod) {
+                expected[i] += 1;
+                healthy[i] += i64::from(is_healthy);
+            }
+        }
         let allowed = source
             .iter()
-            .map(|i| disruptions_allowed_with(&snapshot.pdbs[*i], snapshot, &ready))
+            .enumerate()
+            .map(|(i, src)| allowed_from(&snapshot.pdbs[*src], expected[i], healthy[i]))
             .collect();
         Self {
             source,

@@ -9,7 +9,7 @@ use crate::sched::{ClusterState, NodeIdx};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_weight;
-use super::pdb::{PdbLedger, covers};
+use super::pdb::{CoverCache, PdbLedger};
 use super::place::Placer;
 use super::replace::plan_replacement;
 use super::types::{
@@ -106,14 +106,7 @@ fn analyse<'a>(
             pods_by_node.entry(n.as_str()).or_default().push(pod);
         }
     }
-    let mut pdbs_by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, &src) in ledger.source.iter().enumerate() {
-        let pdb = &snapshot.pdbs[src];
-        pdbs_by_ns
-            .entry(pdb.namespace.as_str())
-            .or_default()
-            .push(i);
-    }
+    let mut cover = CoverCache::new(snapshot, &ledger.source);
     let mut nodes_by_name: BTreeMap<&str, &Node> = BTreeMap::new();
     for n in &snapshot.nodes {
         nodes_by_name.entry(n.name.as_str()).or_insert(n);
@@ -169,15 +162,7 @@ fn analyse<'a>(
         if info.verdict.is_none() {
             let mut pdb_use: BTreeMap<usize, i32> = BTreeMap::new();
             for pod in &pods {
-                let covering: Vec<usize> = pdbs_by_ns
-                    .get(pod.namespace.as_str())
-                    .map(|v| {
-                        v.iter()
-                            .copied()
-                            .filter(|i| covers(&snapshot.pdbs[ledger.source[*i]], pod))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let covering = cover.covering(snapshot, &ledger.source, *pod);
                 match disposition(pod, !covering.is_empty()) {
                     PodDisposition::GoesWithNode => {}
                     PodDisposition::Evict => {

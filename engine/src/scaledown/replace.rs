@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{ClusterSnapshot, NodeGroup, Pod, Resources};
+use crate::model::{ClusterSnapshot, NodeGroup, Pod, Resources, VpsieSize};
 use crate::sched::{NodeIdx, NodeKind, NodeTemplate, static_fit_request, template_for};
 
 use super::planner::{Decision, safe_div};
@@ -33,7 +33,7 @@ fn templates(snapshot: &ClusterSnapshot) -> Vec<(NodeTemplate, bool)> {
     sizes.sort_by(|a, b| a.name.cmp(&b.name));
     for size in sizes {
         let group = NodeGroup {
-            name: new_group_name(&size.name),
+            name: new_group_name(size),
             size: size.name.clone(),
             min: 0,
             max: u32::MAX,
@@ -50,9 +50,11 @@ fn templates(snapshot: &ClusterSnapshot) -> Vec<(NodeTemplate, bool)> {
     out
 }
 
-/// Name of the group a replacement would create for a size no group uses yet.
-pub fn new_group_name(size: &str) -> String {
-    size.to_ascii_lowercase()
+/// Name of the group a replacement would create for a size no group uses yet: the same name
+/// the scale-up planner gives it, so both planners refer to one group (VPSie allows one group
+/// per size per cluster).
+pub fn new_group_name(size: &VpsieSize) -> String {
+    crate::scaleup::new_group_name(size, None)
 }
 
 /// One evaluated option.

@@ -979,3 +979,58 @@ fn consolidation_replaces_two_busy_nodes_by_one_bigger_cheaper_node() {
     assert!((r.hourly_saving - 0.08).abs() < 1e-9);
     insta::assert_snapshot!(plan.render_text());
 }
+
+/// Cluster Autoscaler's scale-down shape, scaled to `nodes`: 40 pods of 1% per node (40% use),
+/// over 8 deployments each with a PDB of 5% unavailable. The optimum keeps 40% of the nodes.
+fn ca_shape(nodes: usize) -> ClusterSnapshot {
+    let node_values: Vec<Value> = (0..nodes)
+        .map(|i| json!({"name": format!("node-{i:04}"), "nodeGroup": "g", "allocatable": {"cpu": "4", "memory": "4000Mi", "pods": 110}}))
+        .collect();
+    let pod_values: Vec<Value> = (0..nodes * 40)
+        .map(|j| {
+            let dep = j % 8;
+            json!({"name": format!("pod-{j:06}"), "nodeName": format!("node-{:04}", j / 40),
+                   "labels": {"app": format!("app-{dep}")}, "owner": {"kind": "ReplicaSet", "name": format!("app-{dep}")},
+                   "containers": [{"requests": {"cpu": "40m", "memory": "40Mi"}}]})
+        })
+        .collect();
+    let pdbs: Vec<Value> = (0..8)
+        .map(|d| json!({"name": format!("app-{d}"), "selector": {"matchLabels": {"app": format!("app-{d}")}}, "maxUnavailable": "5%"}))
+        .collect();
+    snapshot(node_values, pod_values, pdbs, vec![group("g", 0)])
+}
+
+#[test]
+fn decisions_iterated_at_the_parallelism_limit_reach_the_optimum() {
+    let mut snap = ca_shape(200);
+    let opts = ScaleDownOptions::default();
+    let (mut removed_total, mut decisions) = (0, 0);
+    loop {
+        let plan = plan_scale_down(&snap, &opts);
+        decisions += 1;
+        if plan.removals.is_empty() {
+            break;
+        }
+        assert!(plan.removals.len() <= 10);
+        for pdb in &snap.pdbs {
+            let key = format!("{}/{}", pdb.namespace, pdb.name);
+            let used = plan
+                .removals
+                .iter()
+                .flat_map(|r| &r.evictions)
+                .filter(|e| e.pdbs.contains(&key))
+                .count();
+            assert!(
+                used as i32 <= disruptions_allowed(pdb, &snap),
+                "{key} overdrawn"
+            );
+        }
+        if decisions == 1 {
+            verify(&snap, &plan);
+        }
+        removed_total += plan.removals.len();
+        snap = apply_removals(&snap, &plan.removals);
+    }
+    assert_eq!(removed_total, 120, "after {decisions} decisions");
+    assert_eq!(snap.nodes.len(), 80);
+}
