@@ -3,6 +3,7 @@
 //! and its HTTP mock.
 
 pub mod binder;
+pub mod chaos;
 pub mod cloud;
 pub mod cluster;
 pub mod des;

@@ -39,6 +39,8 @@ commands! {
     Import(cli::import::ImportArgs),
     /// Serve the simulated VPSie cloud over HTTP (the VPSie API mock; see docs/vpsie-mock.md).
     MockVpsie(cli::mock_vpsie::MockVpsieArgs),
+    /// Seeded simulations under random cloud faults and restarts, checked for broken invariants.
+    Chaos(cli::chaos::ChaosArgs),
 }
 
 /// Simulator and planning tools for the VPSie Kubernetes autoscaler.

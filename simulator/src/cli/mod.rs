@@ -3,6 +3,7 @@
 pub mod plan;
 pub mod schema;
 
+pub mod chaos;
 pub mod compare;
 pub mod import;
 pub mod mock_vpsie;

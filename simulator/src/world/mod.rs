@@ -6,6 +6,7 @@
 
 mod actions;
 mod events;
+mod probe;
 pub mod setup;
 
 use std::collections::{BTreeMap, BTreeSet};

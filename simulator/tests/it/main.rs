@@ -9,6 +9,7 @@
 )]
 
 mod bad_input;
+mod chaos;
 mod cli;
 mod import;
 mod plan_cli;
