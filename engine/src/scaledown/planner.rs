@@ -162,7 +162,7 @@ fn analyse<'a>(
         if info.verdict.is_none() {
             let mut pdb_use: BTreeMap<usize, i32> = BTreeMap::new();
             for pod in &pods {
-                let covering = cover.covering(snapshot, &ledger.source, *pod);
+                let covering = cover.covering(snapshot, &ledger.source, pod);
                 match disposition(pod, !covering.is_empty()) {
                     PodDisposition::GoesWithNode => {}
                     PodDisposition::Evict => {
