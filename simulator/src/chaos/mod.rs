@@ -41,11 +41,16 @@ pub struct RunOutcome {
 }
 
 /// Runs one chaos simulation of `base` from its run seed.
-pub fn run_one(base: &LoadedScenario, run_seed: u64) -> Result<RunOutcome, ScenarioError> {
+/// `without` lists kinds of trouble never drawn (the draws stay the same for the others).
+pub fn run_one(
+    base: &LoadedScenario,
+    run_seed: u64,
+    without: &[ChaosKind],
+) -> Result<RunOutcome, ScenarioError> {
     let mut rng = ChaCha8Rng::seed_from_u64(run_seed);
     let world_seed = rng.next_u64();
     let window_end = base.scenario.duration.ms();
-    let plan = schedule::generate(&mut rng, &base.scenario, window_end);
+    let plan = schedule::generate(&mut rng, &base.scenario, window_end, without);
     let mut l = base.clone();
     for f in &mut l.scenario.faults {
         let until = f.until.map_or(window_end, |u| u.ms()).min(window_end);
@@ -118,11 +123,12 @@ pub fn campaign(
     base: &LoadedScenario,
     seed: u64,
     runs: u64,
+    without: &[ChaosKind],
     each: &mut dyn FnMut(u64, &RunOutcome),
 ) -> Result<Summary, ScenarioError> {
     let mut summary = Summary::default();
     for i in 0..runs {
-        let outcome = run_one(base, run_seed(seed, i))?;
+        let outcome = run_one(base, run_seed(seed, i), without)?;
         each(i, &outcome);
         summary.add(outcome);
     }

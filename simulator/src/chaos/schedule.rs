@@ -16,6 +16,23 @@ pub enum ChaosKind {
 }
 
 impl ChaosKind {
+    /// Every kind, in label order of the summary.
+    pub const ALL: [ChaosKind; 8] = [
+        ChaosKind::Cloud(FaultKind::ServerErrors),
+        ChaosKind::Cloud(FaultKind::RateLimited),
+        ChaosKind::Cloud(FaultKind::LostAdds),
+        ChaosKind::Cloud(FaultKind::LateAdds),
+        ChaosKind::Cloud(FaultKind::FailedDeletes),
+        ChaosKind::Cloud(FaultKind::StockOut),
+        ChaosKind::Cloud(FaultKind::NodeDeath),
+        ChaosKind::Restart,
+    ];
+
+    /// The kind a label names.
+    pub fn from_label(label: &str) -> Option<ChaosKind> {
+        Self::ALL.into_iter().find(|k| k.label() == label)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ChaosKind::Cloud(FaultKind::ServerErrors) => "api-5xx",
@@ -65,7 +82,12 @@ fn dur(ms: SimTime) -> SimDuration {
 }
 
 /// Draws a schedule of 1 to 6 faults and 0 to 3 restarts inside `[0, window_end)`.
-pub fn generate(rng: &mut ChaCha8Rng, base: &Scenario, window_end: SimTime) -> FaultPlan {
+pub fn generate(
+    rng: &mut ChaCha8Rng,
+    base: &Scenario,
+    window_end: SimTime,
+    without: &[ChaosKind],
+) -> FaultPlan {
     let window_end = window_end.max(MINUTE);
     let sizes: Vec<String> = {
         let mut used: Vec<String> = base
@@ -83,6 +105,9 @@ pub fn generate(rng: &mut ChaCha8Rng, base: &Scenario, window_end: SimTime) -> F
     let n = rng.random_range(1..=6u32);
     for _ in 0..n {
         let kind = CLOUD_KINDS[rng.random_range(0..CLOUD_KINDS.len())];
+        if without.contains(&ChaosKind::Cloud(kind)) {
+            continue;
+        }
         let at = rng.random_range(0..window_end);
         let until = rng.random_range(at + 1..=window_end);
         let probability = f64::from(rng.random_range(1..=10u32)) / 10.0;
@@ -113,7 +138,10 @@ pub fn generate(rng: &mut ChaCha8Rng, base: &Scenario, window_end: SimTime) -> F
         }
         plan.faults.push(fault);
     }
-    let restarts = rng.random_range(0..=3u32);
+    let mut restarts = rng.random_range(0..=3u32);
+    if without.contains(&ChaosKind::Restart) {
+        restarts = 0;
+    }
     for _ in 0..restarts {
         plan.restarts.push(rng.random_range(1..window_end));
     }

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use vpsie_sim::chaos::{self, RunOutcome};
+use vpsie_sim::chaos::{self, ChaosKind, RunOutcome};
 
 use super::run::load_scenario;
 use super::{CliError, Run};
@@ -24,13 +24,24 @@ pub struct ChaosArgs {
     /// Run exactly one simulation with this run seed (as printed for a failing run).
     #[arg(long, conflicts_with_all = ["runs", "seed"])]
     pub replay: Option<u64>,
+    /// Never inject this kind of trouble (repeatable): api-5xx, api-429, lost-adds,
+    /// late-adds, failed-deletes, stock-out, node-death, restart.
+    #[arg(long, value_parser = parse_kind)]
+    pub without: Vec<ChaosKind>,
     /// Print only failures and the summary.
     #[arg(long)]
     pub quiet: bool,
 }
 
+fn parse_kind(s: &str) -> Result<ChaosKind, String> {
+    ChaosKind::from_label(s).ok_or_else(|| format!("unknown kind of fault {s:?}"))
+}
+
 fn replay_command(args: &ChaosArgs, run_seed: u64) -> String {
     let mut cmd = format!("vpsie-sim chaos --replay {run_seed}");
+    for k in &args.without {
+        cmd.push_str(&format!(" --without {}", k.label()));
+    }
     if let Some(s) = &args.scenario {
         cmd.push_str(&format!(" --scenario {}", s.display()));
     }
@@ -68,7 +79,7 @@ impl Run for ChaosArgs {
         let base = load_scenario(self.scenario.as_ref())?;
         let summary = match self.replay {
             Some(run_seed) => {
-                let outcome = chaos::run_one(&base, run_seed)?;
+                let outcome = chaos::run_one(&base, run_seed, &self.without)?;
                 let mut s = chaos::Summary::default();
                 if outcome.violations.is_empty() && !self.quiet {
                     writeln!(out, "ok run seed {run_seed}")?;
@@ -80,20 +91,21 @@ impl Run for ChaosArgs {
                 let mut io_error = None;
                 let quiet = self.quiet;
                 let runs = self.runs;
-                let summary = chaos::campaign(&base, self.seed, runs, &mut |i, o| {
-                    let r = if o.violations.is_empty() {
-                        if quiet {
-                            Ok(())
+                let summary =
+                    chaos::campaign(&base, self.seed, runs, &self.without, &mut |i, o| {
+                        let r = if o.violations.is_empty() {
+                            if quiet {
+                                Ok(())
+                            } else {
+                                writeln!(out, "ok run {i} seed {}", o.run_seed)
+                            }
                         } else {
-                            writeln!(out, "ok run {i} seed {}", o.run_seed)
+                            describe(out, o, &replay_command(&self, o.run_seed))
+                        };
+                        if let Err(e) = r {
+                            io_error.get_or_insert(e);
                         }
-                    } else {
-                        describe(out, o, &replay_command(&self, o.run_seed))
-                    };
-                    if let Err(e) = r {
-                        io_error.get_or_insert(e);
-                    }
-                })?;
+                    })?;
                 if let Some(e) = io_error {
                     return Err(e.into());
                 }
