@@ -64,6 +64,17 @@ struct DomainCache {
     domains: Vec<String>,
 }
 
+/// Cached minimum count over the eligible domains of one spread term, valid for one version of
+/// the node set and of the placements (a first-fit scan checks many nodes for one pod without
+/// binding anything, so the minimum is computed once per scan, not once per node).
+#[derive(Debug, Clone, Copy)]
+struct SpreadMin {
+    nodes_version: u64,
+    bindings_version: u64,
+    min: u32,
+    domains: usize,
+}
+
 /// Placement state. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct ClusterState {
@@ -75,7 +86,10 @@ pub struct ClusterState {
     /// Pods owning each anti-affinity term, per domain (for the symmetric check).
     owners: BTreeMap<TermKey, DomainCounts>,
     nodes_version: u64,
+    /// Bumped on every bind and unbind.
+    bindings_version: u64,
     domain_cache: RefCell<BTreeMap<(u64, String), DomainCache>>,
+    spread_min_cache: RefCell<BTreeMap<(u64, u64), SpreadMin>>,
 }
 
 fn fingerprint<T: Hash>(value: &T) -> u64 {
@@ -95,7 +109,9 @@ impl ClusterState {
             matching: BTreeMap::new(),
             owners: BTreeMap::new(),
             nodes_version: 0,
+            bindings_version: 0,
             domain_cache: RefCell::new(BTreeMap::new()),
+            spread_min_cache: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -281,6 +297,7 @@ impl ClusterState {
             return;
         }
         self.register_terms(pod);
+        self.bindings_version += 1;
         let request = pod.effective_requests();
         let slot = &mut self.nodes[node];
         slot.used.add_assign(&request);
@@ -311,6 +328,7 @@ impl ClusterState {
             return;
         };
         let node = b.node;
+        self.bindings_version += 1;
         let request = pod.effective_requests();
         let slot = &mut self.nodes[node];
         slot.used.sub_assign(&request);
@@ -449,14 +467,9 @@ impl ClusterState {
             };
             let key = TermKey::for_spread(pod, &c.label_selector, &c.topology_key);
             let counts = self.matching_counts(&key);
-            let domains = self.eligible_domains(pod, &c.topology_key);
-            let mut min = domains
-                .iter()
-                .map(|d| counts.in_domain(d))
-                .min()
-                .unwrap_or(0);
+            let (mut min, domain_count) = self.spread_min(pod, &key, &counts);
             if let Some(min_domains) = c.min_domains
-                && (domains.len() as i64) < i64::from(min_domains)
+                && (domain_count as i64) < i64::from(min_domains)
             {
                 min = 0;
             }
@@ -471,11 +484,39 @@ impl ClusterState {
         Ok(())
     }
 
+    /// The minimum number of matching pods over the domains a spread term counts for `pod`, and
+    /// how many such domains there are. Cached until a node or a placement changes.
+    fn spread_min(&self, pod: &Pod, key: &TermKey, counts: &DomainCounts) -> (u32, usize) {
+        let signature = fingerprint(&(&pod.node_selector, &pod.affinity.node_affinity));
+        let cache_key = (signature, fingerprint(key));
+        if let Some(c) = self.spread_min_cache.borrow().get(&cache_key)
+            && c.nodes_version == self.nodes_version
+            && c.bindings_version == self.bindings_version
+        {
+            return (c.min, c.domains);
+        }
+        let domains = self.eligible_domains(signature, pod, &key.topology_key);
+        let min = domains
+            .iter()
+            .map(|d| counts.in_domain(d))
+            .min()
+            .unwrap_or(0);
+        self.spread_min_cache.borrow_mut().insert(
+            cache_key,
+            SpreadMin {
+                nodes_version: self.nodes_version,
+                bindings_version: self.bindings_version,
+                min,
+                domains: domains.len(),
+            },
+        );
+        (min, domains.len())
+    }
+
     /// Topology domains a spread constraint counts for `pod`: the values of `topology_key` on
     /// schedulable nodes that pass the pod's nodeSelector and node affinity (kube-scheduler's
     /// default `nodeAffinityPolicy: Honor`, `nodeTaintsPolicy: Ignore`). Cached per node set.
-    fn eligible_domains(&self, pod: &Pod, topology_key: &str) -> Vec<String> {
-        let signature = fingerprint(&(&pod.node_selector, &pod.affinity.node_affinity));
+    fn eligible_domains(&self, signature: u64, pod: &Pod, topology_key: &str) -> Vec<String> {
         let cache_key = (signature, topology_key.to_string());
         if let Some(c) = self.domain_cache.borrow().get(&cache_key)
             && c.nodes_version == self.nodes_version
