@@ -10,6 +10,7 @@ pub mod des;
 pub mod import;
 pub mod metrics;
 pub mod mock;
+pub mod quality;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -35,6 +35,8 @@ commands! {
     Run(cli::run::RunArgs),
     /// Run one scenario under two autoscaler configurations, side by side.
     Compare(cli::compare::CompareArgs),
+    /// Packing quality of the planner on bin-packing benchmarks with known optima, beside FFD.
+    Quality(cli::quality::QualityArgs),
     /// Convert a real trace (Alibaba openb, Azure VMs) into a scenario.
     Import(cli::import::ImportArgs),
     /// Serve the simulated VPSie cloud over HTTP (the VPSie API mock; see docs/vpsie-mock.md).

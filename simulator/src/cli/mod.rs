@@ -8,6 +8,7 @@ pub mod compare;
 pub mod import;
 pub mod mock_vpsie;
 pub mod progress;
+pub mod quality;
 pub mod run;
 
 use std::io::Write;

@@ -13,4 +13,5 @@ mod chaos;
 mod cli;
 mod import;
 mod plan_cli;
+mod quality;
 mod scenarios;
