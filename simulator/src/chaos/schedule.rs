@@ -65,7 +65,7 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
-    /// (kind, count) of everything scheduled.
+    /// The kind of every fault and restart scheduled.
     pub fn kinds(&self) -> Vec<ChaosKind> {
         let mut k: Vec<ChaosKind> = self
             .faults

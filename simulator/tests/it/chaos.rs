@@ -101,6 +101,7 @@ fn healthy() -> EndState {
             },
             min_available: Some(IntOrPercent::Int(2)),
             max_unavailable: None,
+            disruptions_allowed: None,
         }],
         groups: vec![GroupBounds {
             name: "general".to_string(),
