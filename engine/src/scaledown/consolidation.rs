@@ -39,8 +39,16 @@ impl Default for ConsolidationPolicy {
 /// with positive priority up to 11 for system-critical priorities (2e9 is capped at 1e9), so
 /// evicting important pods costs more.
 pub fn disruption_weight(pod: &Pod) -> f64 {
-    let priority = f64::from(pod.priority.clamp(0, 1_000_000_000));
-    1.0 + priority / 100_000_000.0
+    disruption_units(pod) as f64 / DISRUPTION_UNITS_PER_POD as f64
+}
+
+/// Units of disruption weight per ordinary pod. Weights are summed as integers so that a sum
+/// does not depend on the order of the pods (floating-point addition is not associative).
+pub const DISRUPTION_UNITS_PER_POD: i64 = 100_000_000;
+
+/// `disruption_weight` in exact integer units.
+pub fn disruption_units(pod: &Pod) -> i64 {
+    DISRUPTION_UNITS_PER_POD + i64::from(pod.priority.clamp(0, 1_000_000_000))
 }
 
 impl ConsolidationPolicy {

@@ -8,7 +8,7 @@ use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
 use crate::sched::{ClusterState, NodeIdx};
 
 use super::blocking::{PodDisposition, disposition};
-use super::consolidation::disruption_weight;
+use super::consolidation::disruption_units;
 use super::pdb::{CoverCache, PdbLedger};
 use super::place::Placer;
 use super::replace::plan_replacement;
@@ -41,11 +41,9 @@ pub(crate) struct NodeInfo<'a> {
 }
 
 impl NodeInfo<'_> {
-    pub fn disruption(&self) -> f64 {
-        self.evict
-            .iter()
-            .map(|(p, _, _)| disruption_weight(p))
-            .sum()
+    /// Priority-weighted evicted pods, in exact units (see `disruption_units`).
+    pub fn disruption(&self) -> i64 {
+        self.evict.iter().map(|(p, _, _)| disruption_units(p)).sum()
     }
 }
 
@@ -382,12 +380,12 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
         }
     }
     let cluster_cost: f64 = nodes.iter().map(|n| n.price).sum();
-    let cluster_disruption: f64 = snapshot
+    let cluster_disruption = snapshot
         .pods
         .iter()
         .filter(|p| p.node_name.is_some() && !p.is_mirror() && !p.is_daemonset_pod())
-        .map(disruption_weight)
-        .sum();
+        .map(disruption_units)
+        .sum::<i64>() as f64;
     let mut d = Decision {
         snapshot,
         opts,
@@ -454,7 +452,8 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
                     };
                     if consolidating {
                         let savings = safe_div(d.nodes[i].price, d.cluster_cost);
-                        let disruption = safe_div(d.nodes[i].disruption(), d.cluster_disruption);
+                        let disruption =
+                            safe_div(d.nodes[i].disruption() as f64, d.cluster_disruption);
                         if !opts.consolidation.worth_it(savings, disruption) {
                             let placed: Vec<(usize, NodeIdx)> =
                                 dests.iter().copied().enumerate().collect();
