@@ -216,6 +216,16 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
                 })
         }
         SnapshotFormat::Yaml => {
+            if let Some(line) = yaml_flow_nesting_beyond(text, MAX_NESTING) {
+                return Err(SnapshotError::Parse(Box::new(ParseError {
+                    file: file.to_string(),
+                    line: Some(line),
+                    column: None,
+                    object: None,
+                    field: None,
+                    message: format!("collections nested deeper than {MAX_NESTING} levels"),
+                })));
+            }
             let de = serde_yaml_ng::Deserializer::from_str(text);
             serde_path_to_error::deserialize::<_, ClusterSnapshot>(de).map_err(|e| {
                 let inner = e.inner();
@@ -277,6 +287,51 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
             message: raw.message,
         }))
     })
+}
+
+/// Deepest collection nesting a document may have (serde_json's own recursion limit).
+const MAX_NESTING: usize = 128;
+
+/// The YAML parser's time grows quadratically with the depth of flow collections (`[[[...]]]`),
+/// so a hostile document could stall the loader for seconds before its own recursion limit
+/// trips. This scan finds the line where flow nesting exceeds `limit`, skipping quoted
+/// scalars and comments; it is linear in the text.
+fn yaml_flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    let mut quote: Option<char> = None;
+    let mut in_comment = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            in_comment = false;
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else if !in_comment {
+            match c {
+                // A quote opens a quoted scalar only where a scalar can start.
+                '"' | '\''
+                    if prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':' | '-') =>
+                {
+                    quote = Some(c)
+                }
+                '#' if prev.is_whitespace() => in_comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return Some(line);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    None
 }
 
 /// A parse error before it is tied to an object.

@@ -8,6 +8,7 @@
 )]
 
 mod autoscaler;
+mod bad_input;
 mod load;
 mod packing;
 mod plan_examples;
