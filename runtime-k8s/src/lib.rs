@@ -16,3 +16,4 @@ pub mod reflectors;
 pub mod runner;
 pub mod server;
 pub mod snapshot;
+pub mod vpsie_http;

@@ -35,8 +35,44 @@ struct LiveArgs {
     sizes: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Autoscaler configuration file (the simulator's format), usually a mounted ConfigMap.
+    #[arg(long, default_value = "/etc/vpsie-autoscaler/config.yaml")]
+    config: PathBuf,
+    /// Decide and explain, never act (overrides the configuration's dryRun).
+    #[arg(long)]
+    dry_run: bool,
+    /// Directory of the mounted VPSie credentials Secret (`token`, or `clientId` and
+    /// `clientSecret`); re-read when rotated.
+    #[arg(long, default_value = "/var/run/secrets/vpsie")]
+    vpsie_credentials_dir: PathBuf,
+    /// VPSie API base URL.
+    #[arg(long, default_value = "https://api.vpsie.com")]
+    vpsie_url: String,
+    /// Path prefix of the VPSie endpoints.
+    #[arg(long, default_value = "/apps/v2")]
+    vpsie_prefix: String,
+    /// Allow a plain-http VPSie URL (the mock server only).
+    #[arg(long)]
+    vpsie_allow_http: bool,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: std::net::SocketAddr,
+    /// Lease used for leader election (in $POD_NAMESPACE).
+    #[arg(long, default_value = "vpsie-autoscaler")]
+    lease_name: String,
+    #[arg(long, default_value_t = 15)]
+    lease_duration_seconds: u64,
+    /// Longest a drain may take before it is abandoned and the node uncordoned.
+    #[arg(long, default_value_t = 120)]
+    drain_timeout_seconds: u64,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the controller (in the cluster).
+    Run(Box<RunArgs>),
     /// Write the CustomResourceDefinitions as YAML (one file per resource).
     Crdgen {
         /// Directories to write into.
@@ -64,6 +100,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => block_on(run(*args)),
         Command::Crdgen { out_dir } => crdgen(&out_dir),
         Command::Plan { live } => block_on(plan(live)),
         Command::Record {
@@ -174,3 +211,60 @@ async fn record(live: LiveArgs, out: PathBuf, scenario: Option<PathBuf>) -> anyh
     Ok(())
 }
 
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .try_init();
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::time::Duration;
+    init_logging();
+    let config = load_config(&args.config, args.dry_run)?;
+    let metrics = Arc::new(vpsie_autoscaler::metrics::Metrics::new());
+    let client_config = vpsie_client::ClientConfig {
+        base_url: args.vpsie_url.clone(),
+        prefix: args.vpsie_prefix.clone(),
+        allow_http: args.vpsie_allow_http,
+        ..vpsie_client::ClientConfig::default()
+    };
+    let client = {
+        let mut registry = metrics
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        vpsie_client::VpsieClient::new(
+            client_config,
+            vpsie_client::CredentialSource::directory(&args.vpsie_credentials_dir),
+            &mut registry,
+        )?
+    };
+    let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "vpsie-system".into());
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("vpsie-autoscaler-{}", std::process::id()));
+    let options = vpsie_autoscaler::runner::RunOptions {
+        config,
+        settings: vpsie_autoscaler::controller::RuntimeSettings {
+            namespace: namespace.clone(),
+            system_reserved: Resources::default(),
+        },
+        listen: args.listen,
+        lease_name: args.lease_name,
+        lease_namespace: namespace,
+        identity,
+        lease_duration: Duration::from_secs(args.lease_duration_seconds.max(3)),
+        drain: vpsie_autoscaler::executor::DrainSettings {
+            timeout: Duration::from_secs(args.drain_timeout_seconds.max(1)),
+            ..Default::default()
+        },
+        min_pass_gap: Duration::from_secs(2),
+    };
+    let vpsie = Arc::new(vpsie_autoscaler::vpsie_http::HttpVpsie::new(client));
+    vpsie_autoscaler::runner::run(options, vpsie, metrics).await?;
+    Ok(())
+}
