@@ -134,13 +134,19 @@ fn limits_clip_the_plan_with_a_reason() {
             u64::from(snap.sizes.iter().find(|s| s.name == size).unwrap().vcpu)
         };
         let in_g = requested.iter().filter(|r| r.group == "g").count() as u32;
-        assert!(1 + in_g <= max, "{name}: group max exceeded\n{text}");
+        assert!(
+            in_g < max,
+            "{name}: group max exceeded (one node exists)\n{text}"
+        );
         assert!(
             requested.len() as u32 <= config.scale_up.max_concurrent,
             "{name}: concurrency exceeded\n{text}"
         );
         if let Some(limit) = config.limits.max_nodes_total {
-            assert!(1 + requested.len() as u32 <= limit, "{name}\n{text}");
+            assert!(
+                (requested.len() as u32) < limit,
+                "{name}: one node exists\n{text}"
+            );
         }
         if let Some(limit) = config.limits.max_total_cores {
             let cores: u64 = 4 + requested.iter().map(|r| cores_of(&r.group)).sum::<u64>();
