@@ -2,6 +2,10 @@
 //!
 //! These Rust types are the source of truth: `vpsie-autoscaler crdgen` renders them to
 //! `deploy/crds/*.yaml`, and a test fails when the committed YAML is stale.
+#![allow(
+    clippy::duplicated_attributes,
+    reason = "kube's printcolumn attributes legitimately repeat `type_ = \"integer\"`"
+)]
 
 use std::collections::BTreeMap;
 

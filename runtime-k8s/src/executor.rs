@@ -392,7 +392,7 @@ fn to_k8s_taint(t: &Taint) -> k8s_openapi::api::core::v1::Taint {
 /// pods that already finished.
 fn pods_to_evict(pods: Vec<Pod>) -> Vec<Pod> {
     pods.into_iter()
-        .filter(|p| crate::snapshot::convert::pod_is_active(p))
+        .filter(crate::snapshot::convert::pod_is_active)
         .filter(|p| {
             let mirror = p
                 .metadata
