@@ -2,6 +2,10 @@
 //! (resident set after creating the objects, peak after building).
 //!
 //! `cargo run --release -p vpsie-autoscaler --example snapshot_scale [NODES PODS]`
+#![allow(
+    clippy::unwrap_used,
+    reason = "a measurement program over objects it generates itself"
+)]
 
 use std::sync::Arc;
 use std::time::Instant;
