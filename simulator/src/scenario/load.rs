@@ -272,7 +272,8 @@ fn split_path(path: &str) -> Vec<Segment<'_>> {
             out.push(Segment::Key(key));
         }
         while let Some(close) = rest.find(']') {
-            if let Ok(n) = rest[1..close].parse() {
+            // `get` and not indexing: a key may itself contain `]` (found by fuzzing).
+            if let Some(n) = rest.get(1..close).and_then(|s| s.parse().ok()) {
                 out.push(Segment::Index(n));
             }
             rest = &rest[close + 1..];
@@ -284,6 +285,23 @@ fn split_path(path: &str) -> Vec<Segment<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fuzz_regressions_are_rejected_without_panic() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/scenario_parse");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{}", dir.display());
+        for path in files {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
+            for name in ["fuzz.json", "fuzz.yaml"] {
+                let _ = parse_str(&text, name, PathBuf::from("."));
+            }
+        }
+    }
 
     #[test]
     fn locate_finds_nested_yaml_and_json_fields() {
