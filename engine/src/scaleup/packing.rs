@@ -5,9 +5,10 @@
 //! id. [`ffd`] is first-fit-decreasing, the baseline Cluster Autoscaler and Karpenter use (items
 //! sorted by the sum of their sizes relative to the bin, each placed in the first bin it fits).
 //! [`pack`] starts from it and improves within a work budget counted in steps: best-fit-decreasing,
-//! minimum bin slack (fill one bin at a time with the subset of least slack), then a local search
-//! that empties lightly filled bins. It stops as soon as the bin count reaches the lower bound of
-//! [`crate::scaleup::bound`].
+//! minimum bin slack (fill one bin at a time with the subset of least slack), bin completion of
+//! all items into lower-bound many bins (when that is at most a few hundred), then a local search
+//! that empties lightly filled bins alternating with ruin and recreate. It stops as soon as the
+//! bin count reaches the lower bound of [`crate::scaleup::bound`].
 //!
 //! Classes of equal size are merged and copies of one class are placed many at a time, so 50,000
 //! identical items cost about as much as one item per bin. The result depends only on the set of
@@ -30,6 +31,9 @@ use rand_chacha::ChaCha8Rng;
 const LOCAL_SEARCH_PATIENCE: u32 = 60;
 /// Consecutive failed repair attempts before switching back.
 const REPAIR_PATIENCE: u32 = 3_000;
+
+/// Most bins the bin completion over all items aims at (its recursion depth grows with them).
+const WHOLE_COMPLETION_MAX_BINS: usize = 256;
 
 /// Stable identifier of an item class, chosen by the caller.
 pub type ClassId = u32;
@@ -111,6 +115,8 @@ pub enum Method {
     FirstFitDecreasing,
     BestFitDecreasing,
     MinimumBinSlack,
+    /// Bin completion over all items into as many bins as the lower bound.
+    BinCompletion,
     LocalSearch,
 }
 
@@ -121,6 +127,7 @@ impl Method {
             Self::FirstFitDecreasing => "first_fit_decreasing",
             Self::BestFitDecreasing => "best_fit_decreasing",
             Self::MinimumBinSlack => "minimum_bin_slack",
+            Self::BinCompletion => "bin_completion",
             Self::LocalSearch => "local_search",
         }
     }
@@ -204,6 +211,18 @@ pub fn pack(problem: &PackProblem, options: &PackOptions) -> Result<Packing, Pac
         let per_bin = (work.left() / 4 / inst.lower_bound.max(1)).clamp(64, 200_000);
         let bins = construct::minimum_bin_slack(&inst, &order, per_bin, &mut work);
         consider(bins, Method::MinimumBinSlack, &mut best, &mut method);
+    }
+    if best.len() > target && target <= WHOLE_COMPLETION_MAX_BINS && !work.exhausted() {
+        // Bin completion over every item into lower-bound many bins: when the bound is tight
+        // and bins must be (nearly) exactly full, as in triplet instances, building them around
+        // exact completions finds what improving a heuristic packing misses.
+        let all: Vec<u32> = inst.types.iter().map(|t| t.count).collect();
+        let limit = (work.left() / 4).max(1);
+        let (found, steps) = repair::solve_into(&inst, &all, target, limit);
+        work.spend(steps.max(1));
+        if let Some(bins) = found {
+            consider(bins, Method::BinCompletion, &mut best, &mut method);
+        }
     }
     // Alternate the two improvement searches while either makes progress.
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);

@@ -173,7 +173,7 @@ fn brute_force_optimum(problem: &PackProblem) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(crate::seeded(96))]
 
     #[test]
     fn packings_are_valid_never_worse_than_ffd_and_deterministic(problem in problem_strategy(6, 6)) {
@@ -243,4 +243,58 @@ fn fifty_thousand_identical_pods_pack_cheaply() {
         p.bin_count(),
         p.lower_bound
     );
+}
+
+/// OR-Library triplet instances (`binpack5.txt`, t60: every optimal bin holds three items that
+/// fill it exactly) as packing problems with their optima, or `None` when the data folder is
+/// absent. Sizes have one decimal digit: they are scaled by ten.
+fn orlib_triplets_t60() -> Option<Vec<(String, PackProblem, u64)>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/orlib-binpack/binpack5.txt");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let tenths = |s: &str| (s.parse::<f64>().unwrap() * 10.0).round() as i64;
+    let mut tokens = text.split_whitespace();
+    let count: usize = tokens.next()?.parse().ok()?;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let name = tokens.next()?.to_string();
+        let capacity = tenths(tokens.next()?);
+        let n: usize = tokens.next()?.parse().ok()?;
+        let optimum: u64 = tokens.next()?.parse().ok()?;
+        let classes = (0..n)
+            .map(|i| ItemClass::new(i as u32, vec![tenths(tokens.next().unwrap())], 1))
+            .collect();
+        out.push((
+            name,
+            PackProblem {
+                capacity: vec![capacity],
+                classes,
+            },
+            optimum,
+        ));
+    }
+    Some(out)
+}
+
+#[test]
+fn triplet_instances_reach_their_optimum() {
+    let Some(instances) = orlib_triplets_t60() else {
+        eprintln!("skipped: ../shared/data/orlib-binpack/binpack5.txt is absent");
+        return;
+    };
+    let mut at_optimum = 0;
+    for (name, problem, optimum) in &instances {
+        let p = pack(problem, &PackOptions::default()).unwrap();
+        assert_valid(problem, &p);
+        assert!(
+            p.bin_count() <= optimum + 1,
+            "{name}: {} bins",
+            p.bin_count()
+        );
+        if p.bin_count() == *optimum {
+            at_optimum += 1;
+        }
+    }
+    eprintln!("t60: {at_optimum}/{} at the optimum", instances.len());
+    assert!(at_optimum >= 19, "{at_optimum}/20 at the optimum");
 }

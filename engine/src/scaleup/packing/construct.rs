@@ -4,6 +4,8 @@
 //! Copies of one type go into a bin all at once (`room_for`), which is exactly what placing them
 //! one by one would do, so 50,000 identical items cost one step per bin they touch.
 
+use std::collections::BTreeSet;
+
 use super::instance::{BinLoad, Instance, Work};
 
 /// First-fit-decreasing over `order` (type indices, largest first).
@@ -41,43 +43,64 @@ pub(crate) fn first_fit_decreasing(
 }
 
 /// Best-fit-decreasing: each item goes to the feasible bin with the least slack.
+///
+/// Bins are indexed by (slack, index). A bin with less slack than an item's weight cannot hold
+/// it (the slack is the same weighted sum of the residual as the weight is of the size), so the
+/// search starts at the item's weight and stops at the first feasible bin: the least slack,
+/// ties by lowest index, exactly what a scan over all bins finds, without visiting full bins.
 pub(crate) fn best_fit_decreasing(
     inst: &Instance,
     order: &[usize],
     work: &mut Work,
 ) -> Vec<BinLoad> {
     let mut bins: Vec<BinLoad> = Vec::new();
+    let mut by_slack: BTreeSet<(u64, usize)> = BTreeSet::new();
     for &ty in order {
         let mut left = inst.types[ty].count;
+        // Weights and slacks are non-negative, where the bit patterns order like the values;
+        // a little below the weight, so float rounding never skips a feasible bin.
+        let start = order_key(inst.types[ty].weight * (1.0 - 1e-9));
         while left > 0 {
-            let mut best: Option<(f64, usize)> = None;
-            for (i, bin) in bins.iter().enumerate() {
+            let mut best = None;
+            for &(_, i) in by_slack.range((start, 0)..) {
                 work.spend(1);
-                if bin.room_for(inst, ty, 1) == 0 {
-                    continue;
-                }
-                let slack = inst.slack(&bin.residual);
-                if best.is_none_or(|(s, _)| slack < s) {
-                    best = Some((slack, i));
+                if bins[i].room_for(inst, ty, 1) > 0 {
+                    best = Some(i);
+                    break;
                 }
             }
             let i = match best {
-                Some((_, i)) => i,
+                Some(i) => {
+                    by_slack.remove(&(slack_key(inst, &bins[i]), i));
+                    i
+                }
                 None => {
+                    work.spend(1);
                     bins.push(inst.empty_bin());
                     bins.len() - 1
                 }
             };
             // After adding, this bin only gets tighter, so best fit keeps choosing it.
             let k = bins[i].room_for(inst, ty, left);
+            bins[i].add(inst, ty, k);
+            by_slack.insert((slack_key(inst, &bins[i]), i));
             if k == 0 {
                 break;
             }
-            bins[i].add(inst, ty, k);
             left -= k;
         }
     }
     bins
+}
+
+/// A bin's slack as an ordered key.
+fn slack_key(inst: &Instance, bin: &BinLoad) -> u64 {
+    order_key(inst.slack(&bin.residual))
+}
+
+/// Positive floats order like their bit patterns; zero, negative zero and NaN map to 0.
+fn order_key(x: f64) -> u64 {
+    if x > 0.0 { x.to_bits() } else { 0 }
 }
 
 /// Minimum bin slack (Gupta and Ho 1999; the MBS' variant of Fleszar and Hindi 2002 that seeds

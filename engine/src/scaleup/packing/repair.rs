@@ -30,8 +30,15 @@ pub(crate) fn reduce(
     let target = usize::try_from(inst.lower_bound).unwrap_or(usize::MAX);
     let mut bins = start;
     let mut failures = 0u32;
+    // Bins by fill, lightest first; they only change when an attempt succeeds.
+    let mut by_fill: Option<Vec<usize>> = None;
     while bins.len() > target && bins.len() >= 2 && !work.exhausted() && failures < max_failures {
-        let chosen = choose(inst, &bins, failures, rng);
+        let order = by_fill.get_or_insert_with(|| {
+            let mut order: Vec<usize> = (0..bins.len()).collect();
+            order.sort_by(|&a, &b| bins[a].fill.total_cmp(&bins[b].fill).then(a.cmp(&b)));
+            order
+        });
+        let chosen = choose(inst, &bins, order, failures, rng);
         let mut pool = vec![0u32; inst.types.len()];
         for &i in &chosen {
             for &(ty, k) in &bins[i].items {
@@ -47,6 +54,7 @@ pub(crate) fn reduce(
                     bins.remove(i);
                 }
                 bins.extend(new_bins);
+                by_fill = None;
                 failures = 0;
             }
             (None, steps) => {
@@ -61,9 +69,13 @@ pub(crate) fn reduce(
 /// Indices (ascending) of the bins to re-pack: the fewest lightest bins whose items could fill
 /// one bin fewer by volume (at least two, sometimes one more), plus 1 to 8 random others (more
 /// after repeated failures).
-fn choose(inst: &Instance, bins: &[BinLoad], failures: u32, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut by_fill: Vec<usize> = (0..bins.len()).collect();
-    by_fill.sort_by(|&a, &b| bins[a].fill.total_cmp(&bins[b].fill).then(a.cmp(&b)));
+fn choose(
+    inst: &Instance,
+    bins: &[BinLoad],
+    by_fill: &[usize],
+    failures: u32,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
     let mut light = 2.min(bins.len());
     let mut used: Vec<i64> = vec![0; inst.capacity.len()];
     for (r, &i) in by_fill.iter().enumerate() {
@@ -119,6 +131,21 @@ pub(crate) fn solve_into(
     if spare.iter().any(|s| *s < 0) {
         return (None, 1);
     }
+    // Smallest positive size per dimension over the pool's types, and whether every type has
+    // a positive size there (then a bin with less than twice that left takes one more item at
+    // most).
+    let dims = inst.capacity.len();
+    let mut min_size = vec![i64::MAX; dims];
+    let mut all_positive = vec![true; dims];
+    for (ty, _) in pool.iter().enumerate().filter(|(_, k)| **k > 0) {
+        for (d, &x) in inst.types[ty].size.iter().enumerate() {
+            if x > 0 {
+                min_size[d] = min_size[d].min(x);
+            } else {
+                all_positive[d] = false;
+            }
+        }
+    }
     let mut search = Completion {
         inst,
         avail: pool.to_vec(),
@@ -126,6 +153,8 @@ pub(crate) fn solve_into(
         bins: Vec::new(),
         steps: 0,
         limit,
+        min_size,
+        all_positive,
     };
     let found = search.next_bin(m);
     let steps = search.steps;
@@ -139,6 +168,10 @@ struct Completion<'a> {
     bins: Vec<BinLoad>,
     steps: u64,
     limit: u64,
+    /// See `solve_into`: per dimension, the pool's smallest positive size.
+    min_size: Vec<i64>,
+    /// Per dimension, whether every type of the pool has a positive size.
+    all_positive: Vec<bool>,
 }
 
 impl Completion<'_> {
@@ -168,6 +201,9 @@ impl Completion<'_> {
         if self.out_of_steps() {
             return false;
         }
+        if let Some(d) = self.last_item_dimension(bin) {
+            return self.complete_with_one(bin, from, bins_left, d);
+        }
         for ty in from..self.inst.types.len() {
             let max = bin.room_for(self.inst, ty, self.avail[ty]);
             for k in (1..=max).rev() {
@@ -184,7 +220,80 @@ impl Completion<'_> {
                 }
             }
         }
-        // Close only a maximal bin whose waste the spare capacity covers.
+        self.close(bin, bins_left)
+    }
+
+    /// A dimension whose waste must still shrink but where one more item at most fits: every
+    /// item of the pool uses at least `min_size` of it and less than twice that is left.
+    fn last_item_dimension(&self, bin: &BinLoad) -> Option<usize> {
+        (0..bin.residual.len()).find(|&d| {
+            let r = bin.residual[d];
+            r > self.spare[d] && self.all_positive[d] && r < self.min_size[d].saturating_mul(2)
+        })
+    }
+
+    /// `complete` when at most one more item fits (see `last_item_dimension`): close the bin
+    /// with each single item that leaves an affordable waste (for a bin that must be exactly
+    /// full, the one type of exactly the residual size), or as it is.
+    fn complete_with_one(
+        &mut self,
+        bin: &mut BinLoad,
+        from: usize,
+        bins_left: usize,
+        d: usize,
+    ) -> bool {
+        let exact_only = self.spare.iter().all(|&s| s == 0);
+        let candidates: Vec<usize> = if exact_only {
+            let residual = bin.residual.clone();
+            self.inst
+                .by_size
+                .get(&residual)
+                .map(|tys| {
+                    tys.iter()
+                        .copied()
+                        .filter(|&ty| {
+                            ty >= from && self.avail[ty] > 0 && bin.room_for(self.inst, ty, 1) > 0
+                        })
+                        .take(1)
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            (from..self.inst.types.len())
+                .filter(|&ty| {
+                    let size = &self.inst.types[ty].size;
+                    self.avail[ty] > 0
+                        && size[d] > 0
+                        && bin.room_for(self.inst, ty, 1) > 0
+                        && bin
+                            .residual
+                            .iter()
+                            .zip(size)
+                            .zip(&self.spare)
+                            .all(|((r, x), s)| r - x <= *s)
+                })
+                .collect()
+        };
+        for ty in candidates {
+            bin.add(self.inst, ty, 1);
+            self.avail[ty] -= 1;
+            let ok = self.close(bin, bins_left);
+            self.avail[ty] += 1;
+            bin.remove(self.inst, ty, 1);
+            if ok {
+                return true;
+            }
+            if self.out_of_steps() {
+                return false;
+            }
+        }
+        // Waste in `d` exceeds the spare, so the bin cannot close as it is.
+        false
+    }
+
+    /// Closes `bin` if it is maximal and its waste fits the spare capacity, then goes on with
+    /// the next bin; undoes the close when that fails.
+    fn close(&mut self, bin: &mut BinLoad, bins_left: usize) -> bool {
         let maximal = (0..self.inst.types.len())
             .all(|ty| self.avail[ty] == 0 || bin.room_for(self.inst, ty, 1) == 0);
         let affordable = bin.residual.iter().zip(&self.spare).all(|(r, s)| r <= s);
