@@ -1,3 +1,4 @@
 //! vpsie-benches (work in progress).
 
+pub mod scaledown_workloads;
 pub mod scaleup_workloads;

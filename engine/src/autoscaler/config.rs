@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::duration::DurationMs;
 use super::planners;
+use crate::model::load::{MAX_NESTING, clip, yaml_flow_nesting_beyond};
 use crate::model::quantity::{format_bytes, parse_units};
 
 /// Everything the loop can be told. Field docs state the default and why.
@@ -158,6 +159,12 @@ pub struct LifecycleConfig {
     /// Idempotent actions that got no visible effect (label, delete worker) are re-issued after
     /// this long (default `1m`).
     pub action_retry_interval: DurationMs,
+    /// A worker whose Node was Ready and has since been NotReady (or missing while VPSie still
+    /// lists the worker) this long is treated as dead: its record fails, the worker and its
+    /// Node are deleted, and scale-up replaces the capacity (default `15m`, Cluster
+    /// Autoscaler's max provision time: longer than a reboot, a kubelet restart and
+    /// Kubernetes' 5-minute taint-based eviction, so a node that recovers is kept).
+    pub unready_node_timeout: DurationMs,
 }
 
 /// Per-group overrides; absent fields take the global value.
@@ -310,6 +317,7 @@ impl Default for LifecycleConfig {
             max_node_provision_time: DurationMs::from_mins(15),
             failed_node_ttl: DurationMs::from_hours(1),
             action_retry_interval: DurationMs::from_mins(1),
+            unready_node_timeout: DurationMs::from_mins(15),
         }
     }
 }
@@ -407,9 +415,22 @@ impl AutoscalerConfig {
             .lines()
             .map(str::trim)
             .any(|l| !l.is_empty() && !l.starts_with('#') && l != "---");
+        // The same guards as the snapshot and scenario loaders: hostile nesting is refused before
+        // the YAML parser (quadratic in flow depth) sees it, and errors quote at most a few
+        // hundred characters of the input.
+        let is_json = text.trim_start().starts_with('{');
+        if !is_json && let Some(line) = yaml_flow_nesting_beyond(text, MAX_NESTING) {
+            return Err(ConfigError::Parse {
+                source_name: source_name.to_string(),
+                line: Some(line),
+                column: None,
+                field: String::new(),
+                message: format!("collections nested deeper than {MAX_NESTING} levels"),
+            });
+        }
         let config: Self = if !meaningful {
             Self::default()
-        } else if text.trim_start().starts_with('{') {
+        } else if is_json {
             let mut de = serde_json::Deserializer::from_str(text);
             serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let inner = e.inner();
@@ -417,8 +438,8 @@ impl AutoscalerConfig {
                     source_name: source_name.to_string(),
                     line: Some(inner.line()),
                     column: Some(inner.column()),
-                    message: strip_location(&inner.to_string(), &path_text(e.path())),
-                    field: path_text(e.path()),
+                    message: clip(&strip_location(&inner.to_string(), &path_text(e.path()))),
+                    field: clip(&path_text(e.path())),
                 }
             })?
         } else {
@@ -430,8 +451,8 @@ impl AutoscalerConfig {
                     source_name: source_name.to_string(),
                     line: location.as_ref().map(|l| l.line()),
                     column: location.as_ref().map(|l| l.column()),
-                    message: strip_location(&inner.to_string(), &path_text(e.path())),
-                    field: path_text(e.path()),
+                    message: clip(&strip_location(&inner.to_string(), &path_text(e.path()))),
+                    field: clip(&path_text(e.path())),
                 }
             })?
         };
@@ -440,7 +461,7 @@ impl AutoscalerConfig {
                 source_name: Some(source_name.to_string()),
                 line: find_field_line(text, &field),
                 field,
-                message,
+                message: clip(&message),
             },
             other => other,
         })?;
@@ -552,6 +573,7 @@ impl AutoscalerConfig {
         check_positive("lifecycle.maxNodeProvisionTime", l.max_node_provision_time)?;
         check_non_negative("lifecycle.failedNodeTtl", l.failed_node_ttl)?;
         check_positive("lifecycle.actionRetryInterval", l.action_retry_interval)?;
+        check_positive("lifecycle.unreadyNodeTimeout", l.unready_node_timeout)?;
         for (name, o) in &self.node_groups {
             let f = |k: &str| format!("nodeGroups.{name}.{k}");
             if let Some(d) = o.unneeded_time {

@@ -98,6 +98,11 @@ pub enum Reason {
     EmptyBulkLimit {
         limit: u32,
     },
+    /// The group has fewer live workers than its min: `missing` more are requested.
+    BelowGroupMin {
+        group: String,
+        missing: u32,
+    },
     /// Removing it would take its group below min, counting removals in progress.
     GroupMin {
         group: String,
@@ -161,6 +166,7 @@ impl Reason {
             Reason::ScaleDownParallelism { .. } => "scale_down_parallelism",
             Reason::DrainParallelism { .. } => "drain_parallelism",
             Reason::EmptyBulkLimit { .. } => "empty_bulk_limit",
+            Reason::BelowGroupMin { .. } => "below_group_min",
             Reason::GroupMin { .. } => "group_min",
             Reason::AfterBlockedNode { .. } => "after_blocked_node",
             Reason::Untracked => "untracked",
@@ -256,6 +262,9 @@ impl Reason {
             ),
             Reason::ScaleDownParallelism { limit } => {
                 format!("{limit} node(s) are being removed already, the limit")
+            }
+            Reason::BelowGroupMin { group, missing } => {
+                format!("group {group} is {missing} worker(s) short of its min")
             }
             Reason::DrainParallelism { limit } => {
                 format!("{limit} node(s) are being drained already, the limit")

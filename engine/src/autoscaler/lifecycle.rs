@@ -414,6 +414,19 @@ pub(crate) fn advance(
                 out.transition(r, NodePhase::Ready, now_ms, "its Node is Ready");
             }
         }
+        // A dead worker: its Node NotReady (or gone while the worker is still listed) for the
+        // whole unready node timeout.
+        if let Some(cause) = unready_timeout(r, node, now_ms, config) {
+            fail(r, cause, now_ms, out);
+            if let Some(n) = node {
+                // Deleting the Node frees its pods (their controllers recreate them), which
+                // is what the replacement is bought for.
+                out.actions.push(Action::DeleteNode {
+                    node: n.name.clone(),
+                });
+            }
+            continue;
+        }
         // Provision timeout (adopted workers are not timed: they were not ours to wait for).
         if r.phase.is_in_flight()
             && !r.awaiting_group
@@ -481,6 +494,35 @@ pub(crate) fn advance(
         }
     }
     advance_replacements(state, now_ms, config);
+}
+
+/// Advances a record's unready timer and returns the failure once it has run out.
+///
+/// Watched: Ready records, and adopted records still booting (the provision timeout does not
+/// apply to them). A watched record is unhealthy while its Node is NotReady, or missing while
+/// its worker was not reported gone; the timer starts at the first unhealthy step, persists in
+/// the record across restarts, and is cleared as soon as the Node is Ready again.
+fn unready_timeout(
+    r: &mut VpsieNodeRecord,
+    node: Option<&Node>,
+    now_ms: i64,
+    config: &AutoscalerConfig,
+) -> Option<FailureCause> {
+    let watched = !r.worker_gone
+        && r.identifier.is_some()
+        && (r.phase == NodePhase::Ready
+            || (r.purpose == Purpose::Adopted && r.phase.is_in_flight()));
+    if !watched || node.is_some_and(|n| n.ready) {
+        r.not_ready_since_ms = None;
+        return None;
+    }
+    let since = *r.not_ready_since_ms.get_or_insert(now_ms);
+    (now_ms - since >= config.lifecycle.unready_node_timeout.ms()).then_some(
+        FailureCause::NodeUnready {
+            since_ms: since,
+            missing: node.is_none(),
+        },
+    )
 }
 
 /// A replacement whose replaced nodes are still not gone after this long is dropped from the

@@ -100,6 +100,10 @@ pub enum FailureCause {
     WorkerVanished,
     /// The node group could not be created.
     GroupCreateFailed { message: String },
+    /// The worker's Node was NotReady (or missing while VPSie still listed the worker) from
+    /// `since_ms` for the whole unready node timeout: the VPS died or stopped.
+    #[serde(rename_all = "camelCase")]
+    NodeUnready { since_ms: i64, missing: bool },
 }
 
 impl fmt::Display for FailureCause {
@@ -115,6 +119,12 @@ impl fmt::Display for FailureCause {
             FailureCause::GroupCreateFailed { message } => {
                 write!(f, "the node group could not be created: {message}")
             }
+            FailureCause::NodeUnready { missing: false, .. } => f.write_str(
+                "its Node stayed NotReady longer than the unready node timeout (the VPS died or stopped)",
+            ),
+            FailureCause::NodeUnready { missing: true, .. } => f.write_str(
+                "its Node stayed missing longer than the unready node timeout while VPSie still listed the worker",
+            ),
         }
     }
 }
@@ -150,6 +160,11 @@ pub struct VpsieNodeRecord {
     /// When the Node became Ready (anti-flap grace counts from here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at_ms: Option<i64>,
+    /// Since when the Node of a Ready (or adopted) worker has been NotReady or missing; cleared
+    /// when it is Ready again. Persisted with the record, so a restart does not restart the
+    /// unready node timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready_since_ms: Option<i64>,
     /// Last time LabelNode was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labelled_at_ms: Option<i64>,
@@ -188,6 +203,7 @@ impl VpsieNodeRecord {
             hostname: None,
             running: false,
             ready_at_ms: None,
+            not_ready_since_ms: None,
             labelled_at_ms: None,
             drain_started_ms: None,
             empty_removal: false,

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{ClusterSnapshot, InFlightNode, Node, NodeGroup, VpsieSize};
-use crate::scaleup::GroupBlock;
+use crate::scaleup::{GroupBlock, GroupIncrease};
 
 use super::config::AutoscalerConfig;
 use super::decision::{PodExplanation, Reason};
@@ -33,10 +33,14 @@ pub(crate) fn planner_snapshot<'a>(
             .hostname
             .as_ref()
             .and_then(|h| nodes.get(&h.to_ascii_lowercase()).copied());
-        let half_joined = |n: &Node| !n.ready || n.node_group.as_deref() != Some(r.group.as_str());
+        let unlabelled = |n: &Node| n.node_group.as_deref() != Some(r.group.as_str());
         let counts = match r.phase {
             NodePhase::Pending | NodePhase::Provisioning | NodePhase::Provisioned => true,
-            NodePhase::Joining | NodePhase::Ready => node.is_some_and(half_joined),
+            NodePhase::Joining => node.is_some_and(|n| !n.ready || unlabelled(n)),
+            // A Ready worker whose Node went NotReady is not capacity on its way: counting it
+            // as in flight would hold back scale-up for pods evicted from it until it is
+            // declared dead. Only a Ready node still waiting for its label stands in.
+            NodePhase::Ready => node.is_some_and(|n| n.ready && unlabelled(n)),
             _ => false,
         };
         if counts {
@@ -158,8 +162,40 @@ fn group_count(planner: &ClusterSnapshot, group: &str) -> u64 {
     (nodes + flying) as u64
 }
 
-/// Runs scale-up; returns whether any worker or group was requested.
+/// Failed workers of `group` that VPSie may still list (their deletion not yet seen) and whose
+/// Node is no longer in the snapshot: they still count against the group's max, so a dead
+/// worker whose delete keeps failing is not replaced beyond the max.
+fn failed_not_gone(state: &LoopState, planner: &ClusterSnapshot, group: &str) -> u64 {
+    let nodes = super::lifecycle::node_index(planner);
+    state
+        .records
+        .values()
+        .filter(|r| r.group == group && r.phase == NodePhase::Failed)
+        .filter(|r| r.identifier.is_some() && !r.worker_gone)
+        .filter(|r| {
+            r.hostname
+                .as_ref()
+                .is_none_or(|h| !nodes.contains_key(&h.to_ascii_lowercase()))
+        })
+        .count() as u64
+}
+
+/// Runs scale-up: groups below their min first, then pending pods. Returns whether any worker
+/// or group was requested.
 pub(crate) fn run(
+    state: &mut LoopState,
+    snapshot: &ClusterSnapshot,
+    now_ms: i64,
+    config: &AutoscalerConfig,
+    out: &mut Out,
+) -> bool {
+    let restored = restore_group_min(state, snapshot, now_ms, config, out);
+    let planned = scale_up_for_pending(state, snapshot, now_ms, config, out);
+    restored || planned
+}
+
+/// Pending pods: plan with in-flight capacity counted, then clip and issue.
+fn scale_up_for_pending(
     state: &mut LoopState,
     snapshot: &ClusterSnapshot,
     now_ms: i64,
@@ -189,9 +225,7 @@ pub(crate) fn run(
     if ignored.len() == pending {
         return false;
     }
-    let in_flight_now = state.in_flight().count() as u64;
-    let max_concurrent = u64::from(config.scale_up.max_concurrent);
-    if in_flight_now >= max_concurrent {
+    if state.in_flight().count() as u64 >= u64::from(config.scale_up.max_concurrent) {
         out.decision.note(
             "scale-up",
             Reason::MaxConcurrentScaleUps {
@@ -200,22 +234,7 @@ pub(crate) fn run(
         );
         return false;
     }
-    let mut blocked: BTreeMap<String, GroupBlock> = BTreeMap::new();
-    for (name, g) in &state.groups {
-        if g.creating.is_some() {
-            blocked.insert(name.clone(), GroupBlock::Creating);
-        } else if let Some((until, failures)) = state.group_backoff(name, now_ms) {
-            blocked.insert(name.clone(), GroupBlock::Backoff { until_ms: until });
-            out.decision.note(
-                format!("group/{name}"),
-                Reason::GroupBackoff {
-                    group: name.clone(),
-                    until_ms: until,
-                    failures,
-                },
-            );
-        }
-    }
+    let blocked = blocked_groups(state, now_ms, out);
     let planner = planner_snapshot(state, snapshot);
     let plan = planners::scale_up(&planner, config, blocked.clone(), ignored);
     let d = &mut out.decision.scale_up;
@@ -235,11 +254,134 @@ pub(crate) fn run(
         })
         .collect();
 
-    let mut totals = totals(&planner);
+    issue(
+        state,
+        snapshot,
+        &planner,
+        &plan.increases,
+        &blocked,
+        now_ms,
+        config,
+        out,
+    )
+}
+
+/// Groups that may not grow now (being created, backing off), each noted once in the decision.
+fn blocked_groups(state: &LoopState, now_ms: i64, out: &mut Out) -> BTreeMap<String, GroupBlock> {
+    let mut blocked: BTreeMap<String, GroupBlock> = BTreeMap::new();
+    for (name, g) in &state.groups {
+        if g.creating.is_some() {
+            blocked.insert(name.clone(), GroupBlock::Creating);
+        } else if let Some((until, failures)) = state.group_backoff(name, now_ms) {
+            blocked.insert(name.clone(), GroupBlock::Backoff { until_ms: until });
+            let subject = format!("group/{name}");
+            if !out.decision.notes.iter().any(|n| n.subject == subject) {
+                out.decision.note(
+                    subject,
+                    Reason::GroupBackoff {
+                        group: name.clone(),
+                        until_ms: until,
+                        failures,
+                    },
+                );
+            }
+        }
+    }
+    blocked
+}
+
+/// Nodes `group` has or is getting, as far as its min is concerned: records in flight or
+/// Ready (a Ready one whose Node is NotReady still counts until it is declared dead), and
+/// Nodes of the group the loop has no record of. Failed and departing workers do not count.
+fn live_members(state: &LoopState, snapshot: &ClusterSnapshot, group: &str) -> u64 {
+    let mut count = 0u64;
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    for r in state.records.values() {
+        if let Some(h) = &r.hostname {
+            known.insert(h.to_ascii_lowercase());
+        }
+        if r.group == group
+            && r.purpose != Purpose::Unrequested
+            && (r.phase.is_in_flight() || r.phase == NodePhase::Ready)
+        {
+            count += 1;
+        }
+    }
+    count
+        + snapshot
+            .nodes
+            .iter()
+            .filter(|n| n.node_group.as_deref() == Some(group))
+            .filter(|n| !known.contains(&n.name.to_ascii_lowercase()))
+            .count() as u64
+}
+
+/// Brings every group back up to its min (after dead workers were deleted, or a group whose
+/// min was raised), within its max, backoff and the cluster limits, as Cluster Autoscaler's
+/// `--enforce-node-group-min-count` does.
+fn restore_group_min(
+    state: &mut LoopState,
+    snapshot: &ClusterSnapshot,
+    now_ms: i64,
+    config: &AutoscalerConfig,
+    out: &mut Out,
+) -> bool {
+    let increases: Vec<GroupIncrease> = snapshot
+        .node_groups
+        .iter()
+        .filter(|g| g.min > 0)
+        .filter_map(|g| {
+            let missing = u64::from(g.min).saturating_sub(live_members(state, snapshot, &g.name));
+            (missing > 0).then(|| GroupIncrease {
+                group: g.name.clone(),
+                size: g.size.clone(),
+                new_group: false,
+                zone: g.zone.clone(),
+                count: u32::try_from(missing).unwrap_or(u32::MAX),
+                hourly_cost: 0.0,
+                nodes: Vec::new(),
+            })
+        })
+        .collect();
+    if increases.is_empty() {
+        return false;
+    }
+    for inc in &increases {
+        out.decision.note(
+            format!("group/{}", inc.group),
+            Reason::BelowGroupMin {
+                group: inc.group.clone(),
+                missing: inc.count,
+            },
+        );
+    }
+    let blocked = blocked_groups(state, now_ms, out);
+    let planner = planner_snapshot(state, snapshot);
+    issue(
+        state, snapshot, &planner, &increases, &blocked, now_ms, config, out,
+    )
+}
+
+/// Clips increases to the concurrent scale-up cap, group max and cluster limits, and issues
+/// what is left. Returns whether anything was requested.
+#[allow(clippy::too_many_arguments)]
+fn issue(
+    state: &mut LoopState,
+    snapshot: &ClusterSnapshot,
+    planner: &ClusterSnapshot,
+    increases: &[GroupIncrease],
+    blocked: &BTreeMap<String, GroupBlock>,
+    now_ms: i64,
+    config: &AutoscalerConfig,
+    out: &mut Out,
+) -> bool {
+    let in_flight_now = state.in_flight().count() as u64;
+    let max_concurrent = u64::from(config.scale_up.max_concurrent);
+    let mut totals = totals(planner);
     let limits = &config.limits;
-    let mut concurrency_left = max_concurrent - in_flight_now;
+    let mut concurrency_left = max_concurrent.saturating_sub(in_flight_now);
     let mut issued = false;
-    for inc in &plan.increases {
+    for inc in increases {
         if let Some(b) = blocked.get(&inc.group) {
             if matches!(b, GroupBlock::Creating) {
                 out.decision.note(
@@ -275,7 +417,7 @@ pub(crate) fn run(
             },
         );
         if let Some(g) = planner.node_groups.iter().find(|g| g.name == inc.group) {
-            let have = group_count(&planner, &g.name);
+            let have = group_count(planner, &g.name) + failed_not_gone(state, planner, &g.name);
             clip(
                 &mut count,
                 u64::from(g.max).saturating_sub(have),

@@ -184,6 +184,20 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
     if text.trim().is_empty() {
         return Err(not_a_mapping("the document is empty"));
     }
+    // Before any YAML parse, the generic one below included: deep flow nesting makes the YAML
+    // parser quadratic (100,000 levels took minutes).
+    if format == SnapshotFormat::Yaml
+        && let Some(line) = yaml_flow_nesting_beyond(text, MAX_NESTING)
+    {
+        return Err(SnapshotError::Parse(Box::new(ParseError {
+            file: file.to_string(),
+            line: Some(line),
+            column: None,
+            object: None,
+            field: None,
+            message: format!("collections nested deeper than {MAX_NESTING} levels"),
+        })));
+    }
     match format {
         SnapshotFormat::Json => {
             if !text.trim_start().starts_with('{') {
@@ -216,16 +230,6 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
                 })
         }
         SnapshotFormat::Yaml => {
-            if let Some(line) = yaml_flow_nesting_beyond(text, MAX_NESTING) {
-                return Err(SnapshotError::Parse(Box::new(ParseError {
-                    file: file.to_string(),
-                    line: Some(line),
-                    column: None,
-                    object: None,
-                    field: None,
-                    message: format!("collections nested deeper than {MAX_NESTING} levels"),
-                })));
-            }
             let de = serde_yaml_ng::Deserializer::from_str(text);
             serde_path_to_error::deserialize::<_, ClusterSnapshot>(de).map_err(|e| {
                 let inner = e.inner();
@@ -263,7 +267,8 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
                 object: Some("snapshot".to_string()),
                 field: Some("version".to_string()),
                 message: format!(
-                    "unknown snapshot version {version} (this build reads version {SNAPSHOT_VERSION})"
+                    "unknown snapshot version {} (this build reads version {SNAPSHOT_VERSION})",
+                    clip(&version.to_string())
                 ),
             }));
         }
@@ -278,25 +283,37 @@ fn parse(text: &str, file: &str, format: SnapshotFormat) -> Result<ClusterSnapsh
             segments.push(Segment::Key(missing));
         }
         let (object, field) = locate(generic.as_ref(), &segments);
+        // Parsers quote the offending text; a 50 MB value must not become a 50 MB message.
         SnapshotError::Parse(Box::new(ParseError {
             file: file.to_string(),
             line: raw.at.map(|(l, _)| l),
             column: raw.at.map(|(_, c)| c),
-            object,
-            field,
-            message: raw.message,
+            object: object.map(|o| clip(&o)),
+            field: field.map(|f| clip(&f)),
+            message: clip(&raw.message),
         }))
     })
 }
 
 /// Deepest collection nesting a document may have (serde_json's own recursion limit).
-const MAX_NESTING: usize = 128;
+pub const MAX_NESTING: usize = 128;
+
+/// Longest piece of input text an error message quotes.
+pub const MAX_QUOTED_CHARS: usize = 300;
+
+/// `text` cut to [`MAX_QUOTED_CHARS`] characters, saying how long it was.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}... ({} bytes in all)", &text[..end], text.len()),
+    }
+}
 
 /// The YAML parser's time grows quadratically with the depth of flow collections (`[[[...]]]`),
 /// so a hostile document could stall the loader for seconds before its own recursion limit
 /// trips. This scan finds the line where flow nesting exceeds `limit`, skipping quoted
 /// scalars and comments; it is linear in the text.
-fn yaml_flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
+pub fn yaml_flow_nesting_beyond(text: &str, limit: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut line = 1usize;
     let mut quote: Option<char> = None;

@@ -252,7 +252,12 @@ fn default_namespace() -> String {
 impl Pod {
     /// `namespace/name`, the pod's unique key.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+        // Hot in placement (every bind and unbind): no formatting machinery.
+        let mut key = String::with_capacity(self.namespace.len() + 1 + self.name.len());
+        key.push_str(&self.namespace);
+        key.push('/');
+        key.push_str(&self.name);
+        key
     }
 
     /// The pod's effective request by Kubernetes rules (KEP-753 sidecars included):

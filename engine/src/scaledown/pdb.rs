@@ -1,6 +1,8 @@
 //! PodDisruptionBudget accounting: disruptions allowed now, and what a decision consumes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::rc::Rc;
 
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
@@ -95,12 +97,23 @@ fn allowed_from(pdb: &PodDisruptionBudget, expected: i64, healthy: i64) -> i32 {
     i32::try_from(allowed.max(0)).unwrap_or(i32::MAX)
 }
 
+/// Ledger indices (ascending) of the PDBs covering one pod, shared by every pod with the same
+/// namespace and labels.
+pub type Cover = Rc<[usize]>;
+
+/// A pod's namespace and labels: what decides which PDBs cover it.
+type LabelSet<'a> = (&'a str, &'a BTreeMap<String, String>);
+
 /// PDBs (ledger indices) covering pods, cached by (namespace, labels): the pods of one
 /// controller share both, so a snapshot of many pods needs few selector evaluations.
 #[derive(Debug, Default)]
 pub struct CoverCache<'a> {
     by_ns: BTreeMap<&'a str, Vec<usize>>,
-    cache: BTreeMap<(&'a str, &'a BTreeMap<String, String>), Vec<usize>>,
+    /// By a fingerprint of (namespace, labels), then compared in full: ordering whole label
+    /// maps in a tree costs far more than hashing them once.
+    cache: BTreeMap<u64, Vec<(LabelSet<'a>, Cover)>>,
+    /// The answer for the namespace without any PDB (most pods of many clusters).
+    none: Cover,
 }
 
 impl<'a> CoverCache<'a> {
@@ -115,6 +128,7 @@ impl<'a> CoverCache<'a> {
         Self {
             by_ns,
             cache: BTreeMap::new(),
+            none: Rc::from(Vec::new()),
         }
     }
 
@@ -124,42 +138,126 @@ impl<'a> CoverCache<'a> {
         snapshot: &'a ClusterSnapshot,
         source: &[usize],
         pod: &'a Pod,
-    ) -> Vec<usize> {
+    ) -> Cover {
         let Some(candidates) = self.by_ns.get(pod.namespace.as_str()) else {
-            return Vec::new();
+            return Rc::clone(&self.none);
         };
-        self.cache
-            .entry((pod.namespace.as_str(), &pod.labels))
-            .or_insert_with(|| {
-                candidates
-                    .iter()
-                    .copied()
-                    .filter(|i| snapshot.pdbs[source[*i]].selector.matches(&pod.labels))
-                    .collect()
-            })
-            .clone()
+        let set: LabelSet<'a> = (pod.namespace.as_str(), &pod.labels);
+        // DefaultHasher::new() has fixed keys: the same fingerprint on every run.
+        let mut h = DefaultHasher::new();
+        set.hash(&mut h);
+        let same = self.cache.entry(h.finish()).or_default();
+        if let Some((_, cover)) = same.iter().find(|(s, _)| *s == set) {
+            return Rc::clone(cover);
+        }
+        let cover: Cover = candidates
+            .iter()
+            .copied()
+            .filter(|i| snapshot.pdbs[source[*i]].selector.matches(&pod.labels))
+            .collect();
+        same.push((set, Rc::clone(&cover)));
+        cover
     }
+}
+
+/// What a decision needs to know about every pod of the snapshot, computed in one pass: the
+/// node it is bound to (index in the decision's `ClusterState`) and the PDBs covering it.
+#[derive(Debug)]
+pub struct PodFacts {
+    /// Per pod of `snapshot.pods` (same order): its node, when that node exists.
+    pub node: Vec<Option<usize>>,
+    /// Per pod of `snapshot.pods` (same order): the PDBs (ledger indices) covering it.
+    pub cover: Vec<Cover>,
+    /// Per node index: some node of the snapshot with that name is Ready.
+    pub node_ready: Vec<bool>,
+}
+
+impl PodFacts {
+    /// `node_index` maps a node name to its index (`node_count` indices in all).
+    pub fn new(
+        snapshot: &ClusterSnapshot,
+        source: &[usize],
+        node_count: usize,
+        node_index: impl Fn(&str) -> Option<usize>,
+    ) -> Self {
+        let mut node_ready = vec![false; node_count];
+        for n in &snapshot.nodes {
+            if let Some(i) = node_index(&n.name)
+                && let Some(ready) = node_ready.get_mut(i)
+            {
+                *ready |= n.ready;
+            }
+        }
+        let mut cover = CoverCache::new(snapshot, source);
+        // Pods are often listed node by node: remember the last lookup.
+        let mut last: Option<(&str, Option<usize>)> = None;
+        let mut nodes = Vec::with_capacity(snapshot.pods.len());
+        let mut covers = Vec::with_capacity(snapshot.pods.len());
+        for pod in &snapshot.pods {
+            let node = pod.node_name.as_deref().and_then(|name| match last {
+                Some((n, i)) if n == name => i,
+                _ => {
+                    let i = node_index(name);
+                    last = Some((name, i));
+                    i
+                }
+            });
+            nodes.push(node);
+            covers.push(cover.covering(snapshot, source, pod));
+        }
+        Self {
+            node: nodes,
+            cover: covers,
+            node_ready,
+        }
+    }
+
+    /// Whether pod `i` is bound to a Ready node (the disruption controller's "healthy").
+    pub fn healthy(&self, i: usize) -> bool {
+        self.node[i]
+            .and_then(|n| self.node_ready.get(n).copied())
+            .unwrap_or(false)
+    }
+}
+
+/// PDBs sorted by namespace/name: indices into `snapshot.pdbs`.
+pub fn ledger_order(snapshot: &ClusterSnapshot) -> Vec<usize> {
+    let mut source: Vec<usize> = (0..snapshot.pdbs.len()).collect();
+    source.sort_by(|a, b| {
+        let (x, y) = (&snapshot.pdbs[*a], &snapshot.pdbs[*b]);
+        (&x.namespace, &x.name).cmp(&(&y.namespace, &y.name))
+    });
+    source
 }
 
 impl PdbLedger {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
-        let ready = ready_nodes(snapshot);
-        let mut source: Vec<usize> = (0..snapshot.pdbs.len()).collect();
-        source.sort_by(|a, b| {
-            let (x, y) = (&snapshot.pdbs[*a], &snapshot.pdbs[*b]);
-            (&x.namespace, &x.name).cmp(&(&y.namespace, &y.name))
+        let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let source = ledger_order(snapshot);
+        let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
+            names.binary_search(&name).ok()
         });
+        Self::with_facts(snapshot, source, &facts)
+    }
+
+    /// The ledger from per-pod facts already computed for the decision; `source` is
+    /// [`ledger_order`].
+    pub fn with_facts(snapshot: &ClusterSnapshot, source: Vec<usize>, facts: &PodFacts) -> Self {
         let keys = source
             .iter()
             .map(|i| format!("{}/{}", snapshot.pdbs[*i].namespace, snapshot.pdbs[*i].name))
             .collect();
-        // One pass over the pods: matching and healthy pods per PDB.
+        // Matching and healthy pods per PDB.
         let mut expected = vec![0i64; source.len()];
         let mut healthy = vec![0i64; source.len()];
-        let mut cover = CoverCache::new(snapshot, &source);
-        for pod in &snapshot.pods {
-            let is_healthy = pod.node_name.as_deref().is_some_and(|n| ready.contains(n));
-            for i in cover.covering(snapshot, &source, pod) {
+        for (p, cover) in facts.cover.iter().enumerate() {
+            if cover.is_empty() {
+                continue;
+            }
+            let is_healthy = facts.healthy(p);
+            for &i in cover.iter() {
                 expected[i] += 1;
                 healthy[i] += i64::from(is_healthy);
             }

@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::node::SCALE_DOWN_DISABLED;
+use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
 use crate::sched::{ClusterState, NodeIdx};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
-use super::pdb::{CoverCache, PdbLedger};
+use super::pdb::{Cover, PdbLedger, PodFacts, ledger_order};
 use super::place::Placer;
 use super::replace::plan_replacement;
 use super::types::{
@@ -28,7 +29,7 @@ pub(crate) struct NodeInfo<'a> {
     pub pods: Vec<&'a Pod>,
     /// Pods to evict, hardest to place first (largest cpu, then memory, then key), with their
     /// effective request and covering PDB indices.
-    pub evict: Vec<(&'a Pod, Resources, Vec<usize>)>,
+    pub evict: Vec<(&'a Pod, Resources, Cover)>,
     pub cpu: f64,
     pub memory: f64,
     /// Disruptions per PDB that evicting every pod of the node consumes (sorted by PDB index).
@@ -78,6 +79,8 @@ pub(crate) struct Decision<'a> {
     pub destinations: BTreeSet<NodeIdx>,
     /// Nodes (info indices) removed or replaced.
     pub gone: BTreeSet<usize>,
+    /// Every pod the accepted removals move, with its destination, in plan order.
+    pub moved: Vec<(&'a Pod, NodeIdx)>,
     pub cluster_cost: f64,
     pub cluster_disruption: f64,
 }
@@ -86,7 +89,7 @@ fn analyse<'a>(
     snapshot: &'a ClusterSnapshot,
     opts: &ScaleDownOptions,
     state: &ClusterState,
-    ledger: &PdbLedger,
+    facts: &PodFacts,
 ) -> Vec<NodeInfo<'a>> {
     let groups: BTreeMap<&str, &NodeGroup> = snapshot
         .node_groups
@@ -98,19 +101,19 @@ fn analyse<'a>(
         .iter()
         .map(|s| (s.name.as_str(), s.hourly_price))
         .collect();
-    let mut pods_by_node: BTreeMap<&str, Vec<&Pod>> = BTreeMap::new();
-    for pod in &snapshot.pods {
-        if let Some(n) = &pod.node_name {
-            pods_by_node.entry(n.as_str()).or_default().push(pod);
+    // Pods per node index, with the index of each in `snapshot.pods` (for its facts).
+    let mut pods_by_node: Vec<Vec<(&Pod, usize)>> = vec![Vec::new(); state.node_count()];
+    for (p, pod) in snapshot.pods.iter().enumerate() {
+        if let Some(n) = facts.node[p] {
+            pods_by_node[n].push((pod, p));
         }
     }
-    let mut cover = CoverCache::new(snapshot, &ledger.source);
     let mut nodes_by_name: BTreeMap<&str, &Node> = BTreeMap::new();
     for n in &snapshot.nodes {
         nodes_by_name.entry(n.name.as_str()).or_insert(n);
     }
     let mut infos = Vec::with_capacity(state.node_count());
-    for idx in 0..state.node_count() {
+    for (idx, pods) in pods_by_node.into_iter().enumerate() {
         let name = state.node_name(idx);
         let Some(node) = nodes_by_name.get(name).copied() else {
             continue;
@@ -122,9 +125,9 @@ fn analyse<'a>(
         let price = group
             .and_then(|g| prices.get(g.size.as_str()).copied())
             .unwrap_or(0.0);
-        let mut pods = pods_by_node.remove(name).unwrap_or_default();
-        pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        pods.dedup_by(|a, b| a.namespace == b.namespace && a.name == b.name);
+        let mut pods = pods;
+        pods.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
         let used = state.used(idx);
         let allocatable = state.allocatable(idx);
         let cpu = fraction(used.cpu_milli, allocatable.cpu_milli);
@@ -159,15 +162,15 @@ fn analyse<'a>(
         };
         if info.verdict.is_none() {
             let mut pdb_use: BTreeMap<usize, i32> = BTreeMap::new();
-            for pod in &pods {
-                let covering = cover.covering(snapshot, &ledger.source, pod);
+            for &(pod, p) in &pods {
+                let covering = Cover::clone(&facts.cover[p]);
                 match disposition(pod, !covering.is_empty()) {
                     PodDisposition::GoesWithNode => {}
                     PodDisposition::Evict => {
-                        for i in &covering {
+                        for i in covering.iter() {
                             *pdb_use.entry(*i).or_insert(0) += 1;
                         }
-                        info.evict.push((*pod, pod.effective_requests(), covering));
+                        info.evict.push((pod, pod.effective_requests(), covering));
                     }
                     PodDisposition::Blocks(block) => {
                         info.verdict.get_or_insert(KeepReason::PodBlocks {
@@ -189,7 +192,7 @@ fn analyse<'a>(
                 info.underutilized = true;
             }
         }
-        info.pods = pods;
+        info.pods = pods.into_iter().map(|(pod, _)| pod).collect();
         infos.push(info);
     }
     infos
@@ -339,6 +342,58 @@ impl<'a> Decision<'a> {
         self.placer.set_schedulable(idx, true);
     }
 
+    /// Checks that the pods earlier removals moved still fit where they go once node `i`
+    /// (whose trial just placed `dests`) goes too, and returns why not otherwise.
+    ///
+    /// Each earlier pod was placed while the pods of nodes removed later in the list were still
+    /// bound. A plan must be safe for every prefix of its removals carried out at once, and then
+    /// a removed node's pods no longer count (kube-scheduler counts only bound pods): fewer
+    /// matching pods can lower a topology spread's minimum, so a destination that kept the skew
+    /// then exceeds it, or take away the pod a required pod affinity relied on. Everything else
+    /// a placement depends on is on its destination, which never loses pods, or only gets
+    /// easier with fewer pods (anti-affinity). So the moves are replayed in plan order from the
+    /// state without them, checking the pods with spread or affinity constraints. The bindings
+    /// end as they were, so a failure is undone by `restore`.
+    fn moved_pod_broken_by(&mut self, i: usize, dests: &[NodeIdx]) -> Option<KeepReason> {
+        let sensitive = |p: &Pod| {
+            !p.affinity.pod_affinity.is_empty()
+                || p.topology_spread_constraints
+                    .iter()
+                    .any(|c| c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule)
+        };
+        if !self.moved.iter().any(|(p, _)| sensitive(p)) {
+            return None;
+        }
+        let mut replay = self.moved.clone();
+        for (k, dest) in dests.iter().enumerate() {
+            replay.push((self.nodes[i].evict[k].0, *dest));
+        }
+        for (pod, _) in &replay {
+            self.placer.unbind(pod);
+        }
+        let mut broken = None;
+        for &(pod, dest) in &replay {
+            if broken.is_none()
+                && sensitive(pod)
+                && let Err(unfit) = self.placer.state.check(pod, dest)
+            {
+                broken = Some(KeepReason::PodBlocks {
+                    pod: pod.key(),
+                    block: PodBlock::NoPlace {
+                        unfit: unfit.code().to_string(),
+                        detail: format!(
+                            "with this node's pods gone too, {} where an earlier removal moves it: {unfit}",
+                            self.placer.state.node_name(dest)
+                        ),
+                    },
+                });
+            }
+            // Bound even when it no longer fits, so that `restore` finds the state it left.
+            self.placer.bind(pod, dest);
+        }
+        broken
+    }
+
     fn record_removal(
         &mut self,
         i: usize,
@@ -361,6 +416,10 @@ impl<'a> Decision<'a> {
         self.ledger.consume(&use_);
         *self.group_removed.entry(self.group_of(i)).or_insert(0) += 1;
         self.destinations.extend(dests.iter().copied());
+        // `dests[k]` is where `evict[k]` went (a successful trial places every pod in order).
+        for (k, dest) in dests.iter().enumerate() {
+            self.moved.push((self.nodes[i].evict[k].0, *dest));
+        }
         self.gone.insert(i);
         self.placer.commit();
         removal
@@ -371,8 +430,13 @@ impl<'a> Decision<'a> {
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
     let state = ClusterState::existing_only(snapshot);
-    let ledger = PdbLedger::new(snapshot);
-    let nodes = analyse(snapshot, opts, &state, &ledger);
+    let source = ledger_order(snapshot);
+    let facts = PodFacts::new(snapshot, &source, state.node_count(), |name| {
+        state.find_node(name)
+    });
+    let ledger = PdbLedger::with_facts(snapshot, source, &facts);
+    let nodes = analyse(snapshot, opts, &state, &facts);
+    drop(facts);
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -396,6 +460,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
         group_removed: BTreeMap::new(),
         destinations: BTreeSet::new(),
         gone: BTreeSet::new(),
+        moved: Vec::new(),
         cluster_cost,
         cluster_disruption,
     };
@@ -467,6 +532,13 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
                             );
                             continue;
                         }
+                    }
+                    if let Some(reason) = d.moved_pod_broken_by(i, &dests) {
+                        let placed: Vec<(usize, NodeIdx)> =
+                            dests.iter().copied().enumerate().collect();
+                        d.restore(i, &placed);
+                        verdicts.insert(i, reason);
+                        continue;
                     }
                     if d.nodes[i].empty {
                         empties_removed += 1;

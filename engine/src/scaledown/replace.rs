@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crate::model::{ClusterSnapshot, NodeGroup, Pod, Resources, VpsieSize};
 use crate::sched::{NodeIdx, NodeKind, NodeTemplate, static_fit_request, template_for};
 
+use super::pdb::Cover;
 use super::planner::{Decision, safe_div};
 use super::types::{Eviction, KeepReason, NewNodes, PodBlock, Replacement};
 
@@ -77,7 +78,7 @@ fn simulate<'a>(
     template: Option<&NodeTemplate>,
     keep: bool,
     new_names: &mut u32,
-) -> Option<Vec<(&'a Pod, Vec<usize>, NodeIdx)>> {
+) -> Option<Vec<(&'a Pod, Cover, NodeIdx)>> {
     for &i in set {
         let idx = d.nodes[i].idx;
         d.placer.set_schedulable(idx, false);
@@ -85,7 +86,7 @@ fn simulate<'a>(
             d.placer.unbind(pod);
         }
     }
-    let mut pods: Vec<(&'a Pod, Resources, Vec<usize>)> = set
+    let mut pods: Vec<(&'a Pod, Resources, Cover)> = set
         .iter()
         .flat_map(|&i| d.nodes[i].evict.iter().cloned())
         .collect();
@@ -95,7 +96,7 @@ fn simulate<'a>(
             .then_with(|| (&a.0.namespace, &a.0.name).cmp(&(&b.0.namespace, &b.0.name)))
     });
     let removing = set.first().map(|&i| d.nodes[i].idx).unwrap_or(0);
-    let mut placed: Vec<(&'a Pod, Vec<usize>, NodeIdx)> = Vec::new();
+    let mut placed: Vec<(&'a Pod, Cover, NodeIdx)> = Vec::new();
     let mut new_nodes: Vec<NodeIdx> = Vec::new();
     let mut ok = true;
     for (pod, request, covering) in &pods {

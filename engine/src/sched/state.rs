@@ -6,7 +6,7 @@
 //! snapshot gives the same indices and the same answers.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::model::node::LABEL_HOSTNAME;
@@ -56,12 +56,13 @@ struct BoundPod {
     labels: BTreeMap<String, String>,
 }
 
-/// Cached eligible topology domains of a (node-affinity signature, topology key), valid for one
-/// version of the node set.
+/// Cached eligible topology domains of a (node-affinity signature, topology key) with how many
+/// eligible nodes each has, as of one version of the node set. Brought up to date by replaying
+/// the node changes since then, so adding one node costs one node check, not a rescan.
 #[derive(Debug, Clone, Default)]
 struct DomainCache {
     nodes_version: u64,
-    domains: Vec<String>,
+    domains: BTreeMap<String, u32>,
 }
 
 /// Cached minimum count over the eligible domains of one spread term, valid for one version of
@@ -86,9 +87,12 @@ pub struct ClusterState {
     /// Pods owning each anti-affinity term, per domain (for the symmetric check).
     owners: BTreeMap<TermKey, DomainCounts>,
     nodes_version: u64,
+    /// Every change of the set of placeable nodes, oldest first: a node added (`true`) or made
+    /// schedulable (`true`) or unschedulable (`false`). `nodes_version` is its length.
+    node_log: Vec<(NodeIdx, bool)>,
     /// Bumped on every bind and unbind.
     bindings_version: u64,
-    domain_cache: RefCell<BTreeMap<(u64, String), DomainCache>>,
+    domain_cache: RefCell<BTreeMap<(u64, u64), DomainCache>>,
     spread_min_cache: RefCell<BTreeMap<(u64, u64), SpreadMin>>,
 }
 
@@ -109,6 +113,7 @@ impl ClusterState {
             matching: BTreeMap::new(),
             owners: BTreeMap::new(),
             nodes_version: 0,
+            node_log: Vec::new(),
             bindings_version: 0,
             domain_cache: RefCell::new(BTreeMap::new()),
             spread_min_cache: RefCell::new(BTreeMap::new()),
@@ -244,6 +249,7 @@ impl ClusterState {
             kind: NodeKind::New,
             group: Some(t.group.clone()),
         });
+        self.node_log.push((idx, true));
         self.nodes_version += 1;
         idx
     }
@@ -252,6 +258,7 @@ impl ClusterState {
     pub fn set_schedulable(&mut self, node: NodeIdx, schedulable: bool) {
         if self.nodes[node].schedulable != schedulable {
             self.nodes[node].schedulable = schedulable;
+            self.node_log.push((node, schedulable));
             self.nodes_version += 1;
         }
     }
@@ -495,53 +502,86 @@ impl ClusterState {
         {
             return (c.min, c.domains);
         }
-        let domains = self.eligible_domains(signature, pod, &key.topology_key);
-        let min = domains
-            .iter()
-            .map(|d| counts.in_domain(d))
-            .min()
-            .unwrap_or(0);
+        let (min, domain_count) =
+            self.with_eligible_domains(signature, pod, &key.topology_key, |domains| {
+                // Every counted domain holds at least one pod: when there are more eligible domains
+                // than counted ones, some eligible domain holds none (no scan over thousands of
+                // hostnames).
+                let min = if domains.len() > counts.per_domain.len() {
+                    0
+                } else {
+                    let mut min = u32::MAX;
+                    for d in domains.keys() {
+                        min = min.min(counts.in_domain(d));
+                        if min == 0 {
+                            break;
+                        }
+                    }
+                    if domains.is_empty() { 0 } else { min }
+                };
+                (min, domains.len())
+            });
         self.spread_min_cache.borrow_mut().insert(
             cache_key,
             SpreadMin {
                 nodes_version: self.nodes_version,
                 bindings_version: self.bindings_version,
                 min,
-                domains: domains.len(),
+                domains: domain_count,
             },
         );
-        (min, domains.len())
+        (min, domain_count)
     }
 
-    /// Topology domains a spread constraint counts for `pod`: the values of `topology_key` on
-    /// schedulable nodes that pass the pod's nodeSelector and node affinity (kube-scheduler's
-    /// default `nodeAffinityPolicy: Honor`, `nodeTaintsPolicy: Ignore`). Cached per node set.
-    fn eligible_domains(&self, signature: u64, pod: &Pod, topology_key: &str) -> Vec<String> {
-        let cache_key = (signature, topology_key.to_string());
-        if let Some(c) = self.domain_cache.borrow().get(&cache_key)
-            && c.nodes_version == self.nodes_version
-        {
-            return c.domains.clone();
-        }
-        let mut domains = BTreeSet::new();
-        for n in &self.nodes {
-            if n.schedulable
-                && n.ready
-                && node_matches(pod, &n.labels)
-                && let Some(d) = n.labels.get(topology_key)
-            {
-                domains.insert(d.clone());
+    /// Calls `f` with the topology domains a spread constraint counts for `pod`: the values of
+    /// `topology_key` on schedulable nodes that pass the pod's nodeSelector and node affinity
+    /// (kube-scheduler's default `nodeAffinityPolicy: Honor`, `nodeTaintsPolicy: Ignore`), each
+    /// with its number of such nodes. Cached per (signature, key) and updated incrementally.
+    fn with_eligible_domains<R>(
+        &self,
+        signature: u64,
+        pod: &Pod,
+        topology_key: &str,
+        f: impl FnOnce(&BTreeMap<String, u32>) -> R,
+    ) -> R {
+        let cache_key = (signature, fingerprint(&topology_key));
+        let mut caches = self.domain_cache.borrow_mut();
+        let cache = caches.entry(cache_key).or_insert_with(|| {
+            let mut domains: BTreeMap<String, u32> = BTreeMap::new();
+            for n in &self.nodes {
+                if n.schedulable
+                    && n.ready
+                    && node_matches(pod, &n.labels)
+                    && let Some(d) = n.labels.get(topology_key)
+                {
+                    *domains.entry(d.clone()).or_insert(0) += 1;
+                }
             }
-        }
-        let domains: Vec<String> = domains.into_iter().collect();
-        self.domain_cache.borrow_mut().insert(
-            cache_key,
             DomainCache {
                 nodes_version: self.nodes_version,
-                domains: domains.clone(),
-            },
-        );
-        domains
+                domains,
+            }
+        });
+        let from = usize::try_from(cache.nodes_version).unwrap_or(usize::MAX);
+        for &(i, now_placeable) in self.node_log.get(from..).unwrap_or(&[]) {
+            let n = &self.nodes[i];
+            if !n.ready || !node_matches(pod, &n.labels) {
+                continue;
+            }
+            let Some(d) = n.labels.get(topology_key) else {
+                continue;
+            };
+            if now_placeable {
+                *cache.domains.entry(d.clone()).or_insert(0) += 1;
+            } else if let Some(c) = cache.domains.get_mut(d.as_str()) {
+                *c = c.saturating_sub(1);
+                if *c == 0 {
+                    cache.domains.remove(d.as_str());
+                }
+            }
+        }
+        cache.nodes_version = self.nodes_version;
+        f(&cache.domains)
     }
 
     /// The first schedulable node (in index order) that passes every filter, or the reasons

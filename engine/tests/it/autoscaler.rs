@@ -9,3 +9,4 @@ mod flows;
 mod lifecycle;
 mod props;
 mod timers;
+mod unready;

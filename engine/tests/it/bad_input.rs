@@ -14,7 +14,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x != "md"))
+        .filter(|p| p.extension().is_some_and(|x| x != "md" && x != "txt"))
         .collect();
     files.sort();
     files

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use vpsie_engine::model::{ClusterSnapshot, Pod};
-use vpsie_engine::scaledown::pdb::disruptions_allowed;
+use vpsie_engine::scaledown::pdb::{
+    PdbLedger, PodFacts, covers, disruptions_allowed, ledger_order,
+};
 use vpsie_engine::scaledown::{
     ConsolidationPolicy, KeepReason, RemovalKind, ScaleDownOptions, ScaleDownPlan, apply_removals,
     plan_scale_down,
@@ -803,7 +805,7 @@ fn permuted(snap: &ClusterSnapshot, seed: u64) -> ClusterSnapshot {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(crate::seeded(96))]
 
     /// Every prefix of the removals fits, within PDB budgets and group minimums; replacements
     /// fit on their new nodes; every node is accounted for once.
@@ -843,6 +845,58 @@ proptest! {
         let before_bound = snap.pods.iter().filter(|p| p.node_name.is_some() && !p.is_daemonset_pod() && !p.is_mirror()).count();
         let after_bound = after.pods.iter().filter(|p| p.node_name.is_some() && !p.is_daemonset_pod() && !p.is_mirror()).count();
         prop_assert_eq!(before_bound, after_bound, "{} evictions lost pods", evicted);
+    }
+}
+
+/// Moves some pods to another namespace or to a node that does not exist, and marks some
+/// nodes not ready, so PDB coverage and health have every case.
+fn scrambled(snap: &ClusterSnapshot, seed: u64) -> ClusterSnapshot {
+    let mut out = permuted(snap, seed);
+    for (i, p) in out.pods.iter_mut().enumerate() {
+        match (seed as usize).wrapping_add(i) % 7 {
+            0 => p.namespace = "other".into(),
+            1 => p.node_name = Some("gone".into()),
+            _ => {}
+        }
+    }
+    for (i, n) in out.nodes.iter_mut().enumerate() {
+        if (seed as usize).wrapping_add(i).is_multiple_of(5) {
+            n.ready = !n.ready;
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(crate::seeded(64))]
+
+    /// The one-pass per-pod facts (node, covering PDBs, health) and the ledger built from them
+    /// agree with the direct definitions, pod by pod and PDB by PDB.
+    #[test]
+    fn pod_facts_and_ledger_agree_with_the_direct_definitions(snap in snapshot_strategy(), seed in any::<u64>()) {
+        let snap = scrambled(&snap, seed);
+        let state = ClusterState::existing_only(&snap);
+        let source = ledger_order(&snap);
+        let facts = PodFacts::new(&snap, &source, state.node_count(), |n| state.find_node(n));
+        for (i, pod) in snap.pods.iter().enumerate() {
+            let node = pod.node_name.as_deref().and_then(|n| state.find_node(n));
+            prop_assert_eq!(facts.node[i], node, "{}", pod.key());
+            let expected: Vec<usize> = (0..source.len())
+                .filter(|l| covers(&snap.pdbs[source[*l]], pod))
+                .collect();
+            prop_assert_eq!(&facts.cover[i][..], &expected[..], "{}", pod.key());
+            let healthy = pod
+                .node_name
+                .as_deref()
+                .is_some_and(|n| snap.nodes.iter().any(|x| x.name == n && x.ready));
+            prop_assert_eq!(facts.healthy(i), healthy, "{}", pod.key());
+        }
+        let ledger = PdbLedger::with_facts(&snap, source.clone(), &facts);
+        let direct = PdbLedger::new(&snap);
+        for (l, src) in source.iter().enumerate() {
+            prop_assert_eq!(ledger.allowed[l], disruptions_allowed(&snap.pdbs[*src], &snap));
+            prop_assert_eq!(direct.allowed[l], ledger.allowed[l]);
+        }
     }
 }
 
@@ -892,6 +946,102 @@ fn group_minimum_counts_every_removal_of_the_decision() {
     assert_eq!(removed(&plan), vec!["n1", "n2"]);
     assert!(plan.removals.iter().all(|r| r.kind == RemovalKind::Empty));
     assert_eq!(kept_code(&plan, "n3").as_deref(), Some("group_at_min"));
+}
+
+/// Zone spread (DoNotSchedule) across removals. Destinations d-a (zone a) and d-b (zone b,
+/// holding p3) stay; n1 (zone b) and n2 (zone a) are not ready, so n1 is tried first. p1 of n1
+/// goes to d-b while n2's p0 still counts in zone a. If n2 then goes too and p0 matches the
+/// spread, zone a is empty when both removals are carried out at once, and d-b no longer takes
+/// p1 within a skew of 1: n2 must stay. Otherwise both go.
+#[test]
+fn a_later_removal_never_breaks_an_earlier_spread_placement() {
+    // (case, max skew of the spread pods, app label of n2's pod, p1's destination, removed,
+    // n2's verdict code)
+    type Row = (
+        &'static str,
+        i32,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        Option<&'static str>,
+    );
+    let rows: [Row; 3] = [
+        (
+            "n2's pod holds up zone a",
+            1,
+            "a",
+            "d-b",
+            &["n1"],
+            Some("no_place_for_pod"),
+        ),
+        (
+            "n2's pod does not match the spread",
+            1,
+            "b",
+            "d-a",
+            &["n1", "n2"],
+            None,
+        ),
+        (
+            "a skew of 2 tolerates the empty zone",
+            2,
+            "a",
+            "d-b",
+            &["n1", "n2"],
+            None,
+        ),
+    ];
+    for (case, max_skew, n2_app, p1_to, expect_removed, n2_kept) in rows {
+        let spread = |app: &str, skew: i32| {
+            json!({"labels": {"app": app}, "owner": {"kind": "ReplicaSet", "name": app},
+                   "topologySpreadConstraints": [{"maxSkew": skew, "topologyKey": "topology.kubernetes.io/zone",
+                       "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "a"}}}]})
+        };
+        let zone = |name: &str, group: &str, zone: &str, ready: bool| {
+            let n = with(
+                node(name, group, 2000, 4),
+                json!({"zone": zone, "ready": ready}),
+            );
+            if group.is_empty() {
+                with(n, json!({"nodeGroup": null}))
+            } else {
+                n
+            }
+        };
+        let nodes = vec![
+            zone("d-a", "", "a", true),
+            zone("d-b", "", "b", true),
+            zone("n1", "g", "b", false),
+            zone("n2", "g", "a", false),
+        ];
+        let pods = vec![
+            with(pod("p0", "n2", 100, 128), spread(n2_app, max_skew)),
+            with(pod("p1", "n1", 100, 128), spread("a", max_skew)),
+            with(pod("p3", "d-b", 100, 128), spread("a", max_skew)),
+        ];
+        let snap = snapshot(nodes, pods, vec![], vec![group("g", 0)]);
+        let plan = plan_scale_down(&snap, &no_consolidation());
+        verify(&snap, &plan);
+        assert_eq!(
+            removed(&plan),
+            expect_removed,
+            "{case}\n{}",
+            plan.render_text()
+        );
+        assert_eq!(
+            plan.removals[0].evictions[0].destination, p1_to,
+            "{case}: where p1 goes"
+        );
+        if let Some(code) = n2_kept {
+            assert_eq!(kept_code(&plan, "n2").as_deref(), Some(code), "{case}");
+            let why = plan.kept.iter().find(|k| k.node == "n2").unwrap();
+            assert!(
+                why.reason.to_string().contains("default/p1"),
+                "{case}: {}",
+                why.reason
+            );
+        }
+    }
 }
 
 #[test]

@@ -108,6 +108,12 @@ const BAD: &[(&str, &str, &str, Option<usize>)] = &[
         Some(1),
     ),
     (
+        "zero unready node timeout",
+        "lifecycle:\n  unreadyNodeTimeout: 0s\n",
+        "lifecycle.unreadyNodeTimeout",
+        Some(2),
+    ),
+    (
         "unknown expander",
         "scaleUp:\n  expander: cheapest\n",
         "scaleUp.expander",

@@ -470,7 +470,7 @@ fn run_world(seed: u64, fault_rate: f64, steps: usize, settle: usize) -> Vec<Str
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(crate::seeded(12))]
 
     #[test]
     fn random_sequences_keep_the_invariants(seed in any::<u64>(), faults in 0u8..3) {
