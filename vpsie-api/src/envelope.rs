@@ -90,6 +90,15 @@ pub fn truncate_body(bytes: &[u8]) -> String {
     text.chars().take(MAX_ERROR_BODY_CHARS).collect()
 }
 
+/// A decoder's message cut to [`MAX_ERROR_BODY_CHARS`] characters: serde quotes the offending
+/// value, and a 50 MB string field must not become a 50 MB error.
+fn clip(reason: String) -> String {
+    match reason.char_indices().nth(MAX_ERROR_BODY_CHARS) {
+        None => reason,
+        Some((end, _)) => format!("{}... ({} bytes in all)", &reason[..end], reason.len()),
+    }
+}
+
 fn int_field(value: Option<&Value>) -> Option<i64> {
     match value? {
         Value::Number(n) => n.as_i64(),
@@ -135,7 +144,7 @@ fn parse_object(
         }),
         Err(e) => Err(EnvelopeError::Decode {
             status,
-            reason: format!("invalid JSON: {e}"),
+            reason: clip(format!("invalid JSON: {e}")),
             body: truncate_body(bytes),
         }),
     }
@@ -219,7 +228,7 @@ pub fn decode_envelope<T: DeserializeOwned>(
             Some(
                 serde_json::from_value::<T>(value).map_err(|e| EnvelopeError::Decode {
                     status,
-                    reason: format!("unexpected `data`: {e}"),
+                    reason: clip(format!("unexpected `data`: {e}")),
                     body: truncate_body(bytes),
                 })?,
             )
@@ -243,7 +252,7 @@ pub fn decode_body<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, 
     })?;
     serde_json::from_value(Value::Object(map)).map_err(|e| EnvelopeError::Decode {
         status,
-        reason: format!("unexpected body: {e}"),
+        reason: clip(format!("unexpected body: {e}")),
         body: truncate_body(bytes),
     })
 }

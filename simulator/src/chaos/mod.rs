@@ -51,6 +51,27 @@ pub fn run_one(
     let world_seed = rng.next_u64();
     let window_end = base.scenario.duration.ms();
     let plan = schedule::generate(&mut rng, &base.scenario, window_end, without);
+    let (result, end) = run_plan(base, world_seed, &plan)?;
+    Ok(RunOutcome {
+        run_seed,
+        violations: check(&end),
+        plan,
+        failed_adds: result.report.failed_adds,
+        nodes_died: result.report.nodes_died,
+    })
+}
+
+/// Runs `base` under an explicit trouble plan (its fault windows and restart times should lie
+/// inside the base scenario's duration, to which the base's own windows are clipped), then the
+/// fault-free settle period, and returns the report and the settled end state for [`check`].
+/// Campaigns draw their plans at random; the `simulator_ops` fuzz target builds them from
+/// arbitrary operation sequences.
+pub fn run_plan(
+    base: &LoadedScenario,
+    world_seed: u64,
+    plan: &FaultPlan,
+) -> Result<(crate::metrics::RunResult, EndState), ScenarioError> {
+    let window_end = base.scenario.duration.ms();
     let mut l = base.clone();
     for f in &mut l.scenario.faults {
         let until = f.until.map_or(window_end, |u| u.ms()).min(window_end);
@@ -66,14 +87,7 @@ pub fn run_one(
             config,
         },
     )?;
-    let (result, end) = world.run_chaos(&plan.restarts);
-    Ok(RunOutcome {
-        run_seed,
-        violations: check(&end),
-        plan,
-        failed_adds: result.report.failed_adds,
-        nodes_died: result.report.nodes_died,
-    })
+    Ok(world.run_chaos(&plan.restarts))
 }
 
 /// Totals of a campaign.

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use vpsie_engine::scaleup::DEFAULT_WORK_BUDGET;
 use vpsie_sim::quality::{self, InstanceResult, SetDetail, SetSummary};
@@ -25,6 +26,9 @@ pub struct QualityArgs {
     /// Also print one line per instance (text format).
     #[arg(long)]
     pub instances: bool,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -38,11 +42,23 @@ impl Run for QualityArgs {
         for dir in &self.dirs {
             let sets = quality::load_dir(dir).map_err(input_error)?;
             for set in &sets {
+                let bar = self.progress_bar(set);
                 let mut results = Vec::with_capacity(set.instances.len());
                 for inst in &set.instances {
                     results.push(quality::evaluate(inst, self.budget).map_err(input_error)?);
+                    bar.inc(1);
                 }
-                details.push((quality::summarize(set, &results), results));
+                bar.finish_and_clear();
+                let detail = quality::summarize(set, &results);
+                if !self.quiet {
+                    // One line per set on stderr, so long runs show where they are even when
+                    // stderr is not a terminal (no bar is drawn then).
+                    eprintln!(
+                        "quality: {} done: {} instances, mean {:.4}",
+                        set.name, detail.summary.instances, detail.summary.mean_ratio
+                    );
+                }
+                details.push((detail, results));
             }
         }
         match self.format {
@@ -57,6 +73,24 @@ impl Run for QualityArgs {
             Format::Text => out.write_all(render_text(&details, self.instances).as_bytes())?,
         }
         Ok(())
+    }
+}
+
+impl QualityArgs {
+    /// A bar over the set's instances on stderr (drawn only when stderr is a terminal).
+    fn progress_bar(&self, set: &quality::InstanceSet) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(
+            Some(set.instances.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} instances") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(set.name.clone());
+        bar
     }
 }
 

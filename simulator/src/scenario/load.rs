@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use vpsie_engine::model::load::{MAX_NESTING, clip, yaml_flow_nesting_beyond};
+
 use super::format::{SCENARIO_VERSION, Scenario};
 
 /// Why a scenario could not be used. Every variant says where.
@@ -80,17 +82,29 @@ fn looks_like_json(text: &str, name: &str) -> bool {
 
 /// Parses scenario text. `name` is used in errors and to pick the format.
 pub fn parse_str(text: &str, name: &str, dir: PathBuf) -> Result<LoadedScenario, ScenarioError> {
-    let scenario: Scenario = if looks_like_json(text, name) {
+    let json = looks_like_json(text, name);
+    // Deep flow nesting makes the YAML parser quadratic (100,000 levels took minutes).
+    if !json && let Some(line) = yaml_flow_nesting_beyond(text, MAX_NESTING) {
+        return Err(ScenarioError::Parse {
+            file: name.to_string(),
+            line,
+            column: 1,
+            field: String::new(),
+            message: format!("collections nested deeper than {MAX_NESTING} levels"),
+        });
+    }
+    let scenario: Scenario = if json {
         let mut de = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
+            // Parsers quote the offending text; a 50 MB value must not become a 50 MB message.
             ScenarioError::Parse {
                 file: name.to_string(),
                 line: inner.line(),
                 column: inner.column(),
-                field,
-                message: strip_location(&inner.to_string()),
+                field: clip(&field),
+                message: clip(&strip_location(&inner.to_string())),
             }
         })?
     } else {
@@ -109,8 +123,8 @@ pub fn parse_str(text: &str, name: &str, dir: PathBuf) -> Result<LoadedScenario,
                 file: name.to_string(),
                 line,
                 column,
-                message: strip_path(&message, &field).to_string(),
-                field,
+                message: clip(strip_path(&message, &field)),
+                field: clip(&field),
             }
         })?
     };
@@ -141,7 +155,7 @@ impl LoadedScenario {
             file: self.source_name.clone(),
             line: locate(&self.text, field),
             field: field.to_string(),
-            message: message.into(),
+            message: clip(&Into::<String>::into(message)),
         }
     }
 
@@ -181,12 +195,14 @@ pub fn locate(text: &str, path: &str) -> usize {
         match segment {
             Segment::Key(key) => {
                 let candidates = [format!("\"{key}\""), format!("{key}:")];
+                // Continue after the whole match: `i + key.len()` fell inside a quoted key
+                // ending in a multi-byte character, and slicing there panicked (fuzzing).
                 let found = candidates
                     .iter()
-                    .filter_map(|c| find_key(&text[pos..], c).map(|i| pos + i))
+                    .filter_map(|c| find_key(&text[pos..], c).map(|i| (pos + i, c.len())))
                     .min();
                 match found {
-                    Some(i) => pos = i + key.len(),
+                    Some((i, len)) => pos = i + len,
                     None => break,
                 }
             }

@@ -10,18 +10,49 @@ use vpsie_sim::chaos::{self, ChaosKind, Violation, check};
 use vpsie_sim::scenario;
 use vpsie_sim::scenario::FaultKind;
 
-/// Workers that die are never replaced nor deleted by the loop (a known violation, with
-/// replay commands in docs/reliability.md), so this campaign leaves node deaths out; the one
-/// below keeps them and is ignored until the loop handles dead workers.
+/// Node deaths left out: the other faults alone hold every invariant.
 #[test]
 fn a_small_campaign_without_node_deaths_holds_every_invariant() {
     small_campaign(&[ChaosKind::Cloud(FaultKind::NodeDeath)]);
 }
 
+/// Every kind of fault, node deaths included: dead workers are deleted and replaced.
 #[test]
-#[ignore = "dead workers stay tracked and NotReady forever: see docs/reliability.md"]
 fn a_small_campaign_with_every_fault_holds_every_invariant() {
     small_campaign(&[]);
+}
+
+/// Runs that once broke an invariant, replayed as regressions: (run seed, what broke).
+const REPLAYED: &[(u64, &str)] = &[
+    (
+        7424550030962593201,
+        "a dead worker stayed tracked, NotReady and billed",
+    ),
+    (
+        16749674651110329089,
+        "a dead worker stayed tracked; its PDB ended below budget",
+    ),
+    (
+        3735822747558869949,
+        "every worker of the group died: below min, pods pending",
+    ),
+];
+
+#[test]
+fn replayed_runs_hold_every_invariant() {
+    let base = scenario::quickstart().unwrap();
+    let mut died = 0;
+    for (seed, broke) in REPLAYED {
+        let o = chaos::run_one(&base, *seed, &[]).unwrap();
+        assert!(
+            o.violations.is_empty(),
+            "vpsie-sim chaos --replay {seed} (once: {broke}): {:?}",
+            o.violations
+        );
+        died += o.nodes_died;
+    }
+    // The dead-worker runs really kill workers, so they test the recovery.
+    assert!(died >= 3, "only {died} worker(s) died");
 }
 
 fn small_campaign(without: &[ChaosKind]) {

@@ -8,9 +8,11 @@
     reason = "test helpers outside #[test] functions fail loudly too"
 )]
 
+mod bad_corpus;
 mod bad_input;
 mod chaos;
 mod cli;
+mod fuzz_regressions;
 mod import;
 mod plan_cli;
 mod quality;
