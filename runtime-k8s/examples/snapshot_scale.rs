@@ -1,20 +1,23 @@
-//! Measures the snapshot builder at 1,000 nodes / 30,000 pods: time per build and memory
-//! (resident set after creating the objects, peak after building).
+//! Measures the controller's hot path at 1,000 nodes / 30,000 pods: the snapshot builder (time
+//! per build), one step of the loop on the built snapshot, and memory (resident set with the
+//! objects held as the reflectors would hold them, and the peak over the whole run).
 //!
 //! `cargo run --release -p vpsie-autoscaler --example snapshot_scale [NODES PODS]`
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
     reason = "a measurement program over objects it generates itself"
 )]
 
-use std::sync::Arc;
-use std::time::Instant;
+#[path = "../benches/synthetic/mod.rs"]
+mod synthetic;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
-use serde_json::json;
-use vpsie_autoscaler::snapshot::{BuildOptions, ClusterObjects, build};
+use std::time::{Duration, Instant};
 
-fn rss_kb(field: &str) -> u64 {
+use vpsie_autoscaler::snapshot::build;
+use vpsie_engine::autoscaler::{AutoscalerConfig, LoopState, step};
+
+fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -25,6 +28,27 @@ fn rss_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+fn median(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
+    v.sort();
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -32,77 +56,55 @@ fn main() {
         .collect();
     let nodes = args.first().copied().unwrap_or(1_000);
     let pods = args.get(1).copied().unwrap_or(30_000);
-    let base = rss_kb("VmRSS:");
-    let objects = ClusterObjects {
-        nodes: (0..nodes)
-            .map(|i| {
-                let n: Node = serde_json::from_value(json!({
-                    "metadata": {"name": format!("node-{i:05}"), "labels": {
-                        "kubernetes.io/hostname": format!("node-{i:05}"),
-                        "autoscaler.vpsie.com/node-group": format!("group-{}", i % 5),
-                        "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
-                    "spec": {},
-                    "status": {"allocatable": {"cpu": "3800m", "memory": "7600Mi", "pods": "110", "ephemeral-storage": "150Gi"},
-                               "conditions": [{"type": "Ready", "status": "True"}]}
-                }))
-                .unwrap();
-                Arc::new(n)
-            })
-            .collect(),
-        pods: (0..pods)
-            .map(|i| {
-                let bound = i % 10 != 0;
-                let mut p = json!({
-                    "metadata": {"name": format!("pod-{i:06}"), "namespace": format!("ns-{}", i % 20),
-                        "labels": {"app": format!("app-{}", i % 300), "tier": "web"},
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("rs-{}", i % 300), "uid": "u", "controller": true}],
-                        "creationTimestamp": "2026-01-01T00:00:00Z"},
-                    "spec": {"containers": [
-                        {"name": "app", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-                         "ports": [{"containerPort": 8080}]},
-                        {"name": "sidecar", "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}],
-                        "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}],
-                        "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-                            {"labelSelector": {"matchLabels": {"app": format!("app-{}", i % 300)}}, "topologyKey": "kubernetes.io/hostname"}]}},
-                        "volumes": [{"name": "token", "projected": {"sources": []}}]},
-                    "status": {"phase": if bound { "Running" } else { "Pending" }}
-                });
-                if bound {
-                    p["spec"]["nodeName"] = json!(format!("node-{:05}", i % nodes));
-                }
-                Arc::new(serde_json::from_value::<Pod>(p).unwrap())
-            })
-            .collect(),
-        ..Default::default()
-    };
-    let with_objects = rss_kb("VmRSS:");
-    let options = BuildOptions {
-        now_ms: 1_767_225_600_000,
-        sizes: vpsie_autoscaler::oneshot::example_sizes(),
-        system_reserved: Default::default(),
-    };
+    let base = status_kb("VmRSS:");
+    let objects = synthetic::objects(nodes, pods);
+    let with_objects = status_kb("VmRSS:");
+    let options = synthetic::options();
+
     let runs = 5;
-    let mut times = Vec::new();
-    let mut pod_count = 0;
+    let mut builds = Vec::new();
+    let cpu_before = cpu_time();
+    let mut built = build(&objects, &options);
     for _ in 0..runs {
         let start = Instant::now();
-        let built = build(&objects, &options);
-        times.push(start.elapsed());
-        pod_count = built.snapshot.pods.len();
-        drop(built);
+        built = build(&objects, &options);
+        builds.push(start.elapsed());
     }
-    times.sort();
+    let build_cpu = (cpu_time() - cpu_before) / (runs as u32 + 1);
+    let (b_med, b_min, b_max) = median(builds);
     println!(
-        "nodes {nodes} pods {pods} (in snapshot {pod_count}): build median {:?} min {:?} max {:?}",
-        times[runs / 2],
-        times[0],
-        times[runs - 1]
+        "nodes {nodes} pods {pods} (in snapshot {}, {} warnings): snapshot build median {b_med:?} min {b_min:?} max {b_max:?}, CPU {build_cpu:?} per build",
+        built.snapshot.pods.len(),
+        built.warnings.len()
     );
+
+    let config = AutoscalerConfig::default();
+    let mut steps = Vec::new();
+    let mut actions = 0;
+    let cpu_before = cpu_time();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let (_, out) = step(
+            LoopState::new(),
+            &built.snapshot,
+            &[],
+            synthetic::NOW_MS,
+            &config,
+        );
+        steps.push(start.elapsed());
+        actions = out.actions.len();
+    }
+    let step_cpu = (cpu_time() - cpu_before) / 3;
+    let (s_med, s_min, s_max) = median(steps);
+    println!(
+        "loop step ({actions} actions): median {s_med:?} min {s_min:?} max {s_max:?}, CPU {step_cpu:?} per step"
+    );
+    let peak = status_kb("VmHWM:");
     println!(
         "memory: baseline {} MB, with k8s objects {} MB, peak {} MB (peak over objects: {} MB)",
         base / 1024,
         with_objects / 1024,
-        rss_kb("VmHWM:") / 1024,
-        rss_kb("VmHWM:").saturating_sub(with_objects) / 1024
+        peak / 1024,
+        peak.saturating_sub(with_objects) / 1024
     );
 }

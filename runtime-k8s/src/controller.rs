@@ -31,6 +31,10 @@ use crate::executor::{ActionContext, Executor};
 use crate::metrics::{GroupLabels, GroupOnly, Metrics, PhaseLabels, RatioLabels, TransitionLabels};
 use crate::snapshot::{self, BuildOptions, BuiltSnapshot, ClusterObjects, GroupBinding};
 
+/// Annotation holding a VPSieNode's record as it was when the object was created (read on
+/// rebuild only when the status was never written).
+pub const ANNOTATION_INITIAL_RECORD: &str = "autoscaler.vpsie.com/initial-record";
+
 /// Why a reconcile pass failed (it is retried at the next pass).
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -155,6 +159,11 @@ impl<V: Vpsie> Controller<V> {
         self.state.as_ref()
     }
 
+    /// Drains this controller started that have not reported back yet.
+    pub fn drains_in_progress(&self) -> usize {
+        self.executor.drains_in_progress()
+    }
+
     /// Forgets the loop's state, as a restart would (the next pass rebuilds it).
     pub fn forget_state(&mut self) {
         self.state = None;
@@ -235,6 +244,7 @@ impl<V: Vpsie> Controller<V> {
         let workers = self.list_workers(&built, &objects).await;
         let group_of_vpsie_id = group_of_vpsie_id(&built, self.state.as_ref());
 
+        let rebuilt = self.state.is_none();
         let mut state = match self.state.take() {
             Some(s) => s,
             None => rebuild_state(&objects, &built, &workers, &group_of_vpsie_id, now_ms)?,
@@ -253,7 +263,10 @@ impl<V: Vpsie> Controller<V> {
         observations.extend(diff_workers(&state, &workers, &group_of_vpsie_id));
 
         let step_started = tokio::time::Instant::now();
-        let (new_state, output) = step(state, &built.snapshot, &observations, now_ms, &self.config);
+        let (new_state, mut output) =
+            step(state, &built.snapshot, &observations, now_ms, &self.config);
+        let follow_ups = follow_up_actions(&new_state, &built.snapshot, rebuilt, &output.actions);
+        output.actions.extend(follow_ups);
         self.metrics
             .decision_duration
             .observe(step_started.elapsed().as_secs_f64());
@@ -642,9 +655,21 @@ fn rebuild_state(
         .iter()
         .filter_map(|v| v.status.as_ref().and_then(|s| s.record.clone()))
         .collect();
-    // A VPSieNode created right before a crash may have no status yet: it is a Pending request.
+    // A VPSieNode created right before a crash may have no status yet: its record is the one
+    // annotated at creation, or (objects created by older versions) a Pending request.
     for v in &objects.vpsie_nodes {
         if v.status.as_ref().and_then(|s| s.record.as_ref()).is_none() {
+            let annotated = v
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(ANNOTATION_INITIAL_RECORD))
+                .and_then(|text| serde_json::from_str::<VpsieNodeRecord>(text).ok())
+                .filter(|r| r.name == v.name_any());
+            if let Some(record) = annotated {
+                records.push(record);
+                continue;
+            }
             let requested = v
                 .metadata
                 .creation_timestamp
@@ -695,6 +720,65 @@ fn rebuild_state(
         "state rebuilt"
     );
     Ok(state)
+}
+
+/// Actions the loop issues once and a crash can lose, re-derived from the records and the
+/// cluster (both idempotent):
+/// - the Node of a record being deleted, or of a failed record whose worker is gone, is deleted
+///   while it exists (the loop re-issues the worker's deletion, never the Node's);
+/// - after a restart (`resumed`), the node of a Terminating record is cordoned and drained again:
+///   the drain task died with the previous process, and without it the node would stay
+///   cordoned until the loop's drain timeout rolled the removal back.
+pub fn follow_up_actions(
+    state: &LoopState,
+    snapshot: &vpsie_engine::model::ClusterSnapshot,
+    resumed: bool,
+    issued: &[vpsie_engine::autoscaler::Action],
+) -> Vec<vpsie_engine::autoscaler::Action> {
+    use vpsie_engine::autoscaler::Action;
+    let present: BTreeMap<String, &str> = snapshot
+        .nodes
+        .iter()
+        .map(|n| (n.name.to_ascii_lowercase(), n.name.as_str()))
+        .collect();
+    let issued_for = |node: &str, kind: &str| {
+        issued.iter().any(|a| {
+            a.kind() == kind
+                && match a {
+                    Action::DeleteNode { node: n }
+                    | Action::Drain { node: n, .. }
+                    | Action::Cordon { node: n } => n.eq_ignore_ascii_case(node),
+                    _ => false,
+                }
+        })
+    };
+    let mut out = Vec::new();
+    for r in state.records.values() {
+        let Some(node) = r
+            .hostname
+            .as_ref()
+            .and_then(|h| present.get(&h.to_ascii_lowercase()))
+        else {
+            continue;
+        };
+        let node = (*node).to_string();
+        let delete_node =
+            r.phase == NodePhase::Deleting || (r.phase == NodePhase::Failed && r.worker_gone);
+        if delete_node && !issued_for(&node, "delete_node") {
+            out.push(Action::DeleteNode { node });
+        } else if resumed
+            && r.phase == NodePhase::Terminating
+            && !r.empty_removal
+            && !issued_for(&node, "drain")
+        {
+            out.push(Action::Cordon { node: node.clone() });
+            out.push(Action::Drain {
+                node,
+                evictions: Vec::new(),
+            });
+        }
+    }
+    out
 }
 
 /// Observations from comparing the VPSie worker lists with the loop's records.
@@ -751,11 +835,18 @@ fn new_vpsie_node(
 ) -> VPSieNode {
     let mut labels = BTreeMap::new();
     labels.insert(LABEL_NODE_GROUP_CR.to_string(), binding.node_group.clone());
+    // The status (with the record) can only be written after the create; a crash in between
+    // must not turn an adopted worker's record into an anonymous request that could claim
+    // another worker on rebuild, so the record at creation also goes into an annotation.
+    let annotations = serde_json::to_string(record)
+        .ok()
+        .map(|r| BTreeMap::from([(ANNOTATION_INITIAL_RECORD.to_string(), r)]));
     VPSieNode {
         metadata: ObjectMeta {
             name: Some(record.name.clone()),
             namespace: Some(binding.namespace.clone()),
             labels: Some(labels),
+            annotations,
             owner_references: owner.map(|o| vec![o]),
             finalizers: Some(vec![VPSIE_NODE_FINALIZER.to_string()]),
             ..ObjectMeta::default()

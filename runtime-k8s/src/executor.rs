@@ -122,6 +122,14 @@ impl<V: Vpsie> Executor<V> {
         }
     }
 
+    /// Drain tasks still running (each reports `DrainFinished` or `DrainFailed` when done).
+    pub fn drains_in_progress(&self) -> usize {
+        self.draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
     fn report(&self, obs: Observation) {
         // The receiver lives as long as the controller; a closed channel means shutdown.
         let _ = self.observations.send(obs);

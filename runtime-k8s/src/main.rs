@@ -227,23 +227,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     init_logging();
     let config = load_config(&args.config, args.dry_run)?;
     let metrics = Arc::new(vpsie_autoscaler::metrics::Metrics::new());
-    let client_config = vpsie_client::ClientConfig {
-        base_url: args.vpsie_url.clone(),
-        prefix: args.vpsie_prefix.clone(),
-        allow_http: args.vpsie_allow_http,
-        ..vpsie_client::ClientConfig::default()
-    };
-    let client = {
-        let mut registry = metrics
-            .registry
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        vpsie_client::VpsieClient::new(
-            client_config,
-            vpsie_client::CredentialSource::directory(&args.vpsie_credentials_dir),
-            &mut registry,
-        )?
-    };
+    let vpsie = vpsie_autoscaler::vpsie_http::HttpVpsie::from_settings(
+        &vpsie_autoscaler::vpsie_http::VpsieSettings {
+            url: args.vpsie_url.clone(),
+            prefix: args.vpsie_prefix.clone(),
+            allow_http: args.vpsie_allow_http,
+            credentials_dir: args.vpsie_credentials_dir.clone(),
+        },
+        &metrics,
+    )?;
     let namespace = std::env::var("POD_NAMESPACE").unwrap_or_else(|_| "vpsie-system".into());
     let identity = std::env::var("POD_NAME")
         .unwrap_or_else(|_| format!("vpsie-autoscaler-{}", std::process::id()));
@@ -264,7 +256,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
         min_pass_gap: Duration::from_secs(2),
     };
-    let vpsie = Arc::new(vpsie_autoscaler::vpsie_http::HttpVpsie::new(client));
-    vpsie_autoscaler::runner::run(options, vpsie, metrics).await?;
+    vpsie_autoscaler::runner::run(options, Arc::new(vpsie), metrics).await?;
     Ok(())
 }

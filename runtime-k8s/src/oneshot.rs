@@ -208,7 +208,7 @@ pub fn scenario_of(
             "systemReserved": snapshot.system_reserved,
         },
         "workload": { "pods": pods },
-        "autoscaler": serde_json::to_value(config).unwrap_or(serde_json::Value::Null),
+        "autoscaler": { "config": serde_json::to_value(config).unwrap_or(serde_json::Value::Null) },
     })
 }
 

@@ -77,6 +77,18 @@ pub async fn run<V: Vpsie>(
     let kube_config = kube::Config::infer()
         .await
         .map_err(|e| RunError::KubeConfig(e.to_string()))?;
+    run_until(options, kube_config, vpsie, metrics, shutdown_signal()).await
+}
+
+/// [`run`] with the Kubernetes configuration given and until `shutdown` resolves (SIGTERM in
+/// the binary; end-to-end tests stop it themselves). Releases the Lease when it held it.
+pub async fn run_until<V: Vpsie>(
+    options: RunOptions,
+    kube_config: kube::Config,
+    vpsie: Arc<V>,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
     let client = kube::Client::try_from(kube_config.clone())
         .map_err(|e| RunError::KubeConfig(e.to_string()))?;
     let eviction_client = kube::Client::try_from(eviction_config(kube_config))
@@ -131,7 +143,6 @@ pub async fn run<V: Vpsie>(
         options.lease_duration,
     );
 
-    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut leader = false;
     let mut next_renew = tokio::time::Instant::now();

@@ -1,10 +1,13 @@
 //! The production `Vpsie`: the HTTP client of `vpsie-client`, with its errors mapped to the
 //! engine's error kinds.
 
+use std::path::PathBuf;
+
 use vpsie_client::{ClientError, TerminalKind, VpsieClient};
 use vpsie_engine::model::VpsieSize;
 
 use crate::cloud::{CloudError, CloudErrorKind, Vpsie, VpsieGroup, Worker};
+use crate::metrics::Metrics;
 
 /// The VPSie HTTP client behind the `Vpsie` trait.
 #[derive(Debug)]
@@ -12,9 +15,43 @@ pub struct HttpVpsie {
     client: VpsieClient,
 }
 
+/// Where and how `vpsie-autoscaler run` reaches VPSie (its command-line flags).
+#[derive(Debug, Clone)]
+pub struct VpsieSettings {
+    /// Scheme and host, e.g. `https://api.vpsie.com`.
+    pub url: String,
+    /// Path prefix of the endpoints, e.g. `/apps/v2`.
+    pub prefix: String,
+    /// Accept a plain-http URL (the mock server only).
+    pub allow_http: bool,
+    /// Directory of the mounted credentials Secret (`token`, or `clientId` and `clientSecret`).
+    pub credentials_dir: PathBuf,
+}
+
 impl HttpVpsie {
     pub fn new(client: VpsieClient) -> Self {
         Self { client }
+    }
+
+    /// The client the run path uses: credentials read from the mounted directory (and re-read
+    /// when rotated), the client's own metrics registered with the runtime's.
+    pub fn from_settings(settings: &VpsieSettings, metrics: &Metrics) -> Result<Self, ClientError> {
+        let config = vpsie_client::ClientConfig {
+            base_url: settings.url.clone(),
+            prefix: settings.prefix.clone(),
+            allow_http: settings.allow_http,
+            ..vpsie_client::ClientConfig::default()
+        };
+        let mut registry = metrics
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let client = VpsieClient::new(
+            config,
+            vpsie_client::CredentialSource::directory(&settings.credentials_dir),
+            &mut registry,
+        )?;
+        Ok(Self::new(client))
     }
 }
 

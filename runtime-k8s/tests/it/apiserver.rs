@@ -124,14 +124,35 @@ fn not_found(path: &str) -> (u16, Value) {
     )
 }
 
+/// Decides, from a request's method and path, whether it reaches the server.
+pub type Admit = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 impl ApiServer {
     /// Starts serving; returns a client talking to this server.
     pub fn client(&self) -> kube::Client {
+        self.client_gated(Arc::new(|_: &str, _: &str| true))
+    }
+
+    /// A client whose requests pass through `admit` (given method and path) first: a refused
+    /// request never reaches the store and gets a 503, as if the process had died before
+    /// sending it (restart tests cut a controller off after its k-th write this way).
+    pub fn client_gated(&self, admit: Admit) -> kube::Client {
         let (svc, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let server = self.clone();
         tokio::spawn(async move {
             while let Some((req, send)) = handle.next_request().await {
                 let method = req.method().to_string();
+                if !admit(&method, req.uri().path()) {
+                    let resp = Response::builder()
+                        .status(503)
+                        .header("content-type", "application/json")
+                        .body(Body::from(
+                            br#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":503,"message":"controller crashed"}"#.to_vec(),
+                        ))
+                        .unwrap();
+                    send.send_response(resp);
+                    continue;
+                }
                 let path = req.uri().path().to_string();
                 let query = req.uri().query().unwrap_or("").to_string();
                 let content_type = req
@@ -165,6 +186,11 @@ impl ApiServer {
     pub fn put(&self, path: &str, object: Value) {
         let mut inner = self.inner.lock().unwrap();
         inner.objects.insert(path.to_string(), object);
+    }
+
+    /// Removes an object at once (no finalizers), as a controller outside the test would.
+    pub fn remove(&self, path: &str) -> Option<Value> {
+        self.inner.lock().unwrap().objects.remove(path)
     }
 
     pub fn get(&self, path: &str) -> Option<Value> {
@@ -310,6 +336,20 @@ impl ApiServer {
                 (200, answer)
             }
             "PUT" => {
+                // Optimistic concurrency: a replace based on a stale read is refused.
+                let sent = rec.body["metadata"]["resourceVersion"].as_str();
+                let stored = inner
+                    .objects
+                    .get(&path)
+                    .and_then(|o| o["metadata"]["resourceVersion"].as_str());
+                if let (Some(sent), Some(stored)) = (sent, stored)
+                    && sent != stored
+                {
+                    return (
+                        409,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409, "message": "the object has been modified"}),
+                    );
+                }
                 let mut obj = rec.body.clone();
                 obj["metadata"]["resourceVersion"] = json!(rv);
                 inner.objects.insert(path, obj.clone());

@@ -8,10 +8,15 @@
 )]
 
 mod apiserver;
+mod closed_loop;
 mod controller;
 mod crds;
 mod drain;
 mod e2e;
 mod fake_vpsie;
 mod fixtures;
+mod leader_health;
+mod loopback;
+mod record;
+mod restart;
 mod snapshot;
