@@ -699,16 +699,21 @@ impl<'a> Planner<'a> {
     }
 
     fn commit(&mut self, o: usize, outcome: Outcome<'a>) {
-        let count = u32::try_from(outcome.node_ids.len()).unwrap_or(u32::MAX);
-        self.limits.take(&self.options[o], count);
-        let opt = &mut self.options[o];
-        opt.group_room = opt.group_room.saturating_sub(count);
-        for (n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
-            opt.planned.push(*n);
-            self.known.push(*n);
-            self.planned_pods
-                .insert(*n, pods.iter().map(|p| p.key()).collect());
+        for (&n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
+            let (target, node) = self.right_size(o, n, pods);
+            self.commit_node(target, node, pods);
         }
+    }
+
+    /// Accounts one planned node of option `o` holding `pods`.
+    fn commit_node(&mut self, o: usize, n: NodeIdx, pods: &[&'a Pod]) {
+        self.limits.take(&self.options[o], 1);
+        let opt = &mut self.options[o];
+        opt.group_room = opt.group_room.saturating_sub(1);
+        opt.planned.push(n);
+        self.known.push(n);
+        self.planned_pods
+            .insert(n, pods.iter().map(|p| p.key()).collect());
         if opt.new_group {
             let size = opt.size.name.clone();
             for other in &mut self.options {
@@ -717,6 +722,71 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+    }
+
+    /// Moves the pods of node `n` (of option `o`) onto one node of the cheapest open option that
+    /// is cheaper than `o` and takes them all under every filter; returns where they ended.
+    ///
+    /// A round packs every active pod onto one option, so its last node is often part-full:
+    /// four 1.5-core pods on 4-core nodes leave one pod alone on a node a 2-core size would
+    /// serve at half the price. Only the cost-minded expanders right-size; the others keep the
+    /// choice they made.
+    fn right_size(&mut self, o: usize, n: NodeIdx, pods: &[&'a Pod]) -> (usize, NodeIdx) {
+        if !matches!(
+            self.opts.expander,
+            ExpanderKind::LeastCost | ExpanderKind::LeastWaste
+        ) || pods.is_empty()
+        {
+            return (o, n);
+        }
+        let price = self.options[o].size.hourly_price;
+        let requested = self
+            .state
+            .used(n)
+            .sub(&self.options[o].template.daemonset_usage);
+        let mut cheaper: Vec<usize> = (0..self.options.len())
+            .filter(|&x| {
+                x != o
+                    && self.options[x].size.hourly_price < price - 1e-12
+                    && self.open(x)
+                    && requested.fits_in(&self.options[x].capacity)
+            })
+            .collect();
+        cheaper.sort_by(|&a, &b| {
+            self.options[a]
+                .size
+                .hourly_price
+                .total_cmp(&self.options[b].size.hourly_price)
+                .then(a.cmp(&b))
+        });
+        for x in cheaper {
+            for pod in pods {
+                self.state.unbind(pod);
+            }
+            let m = self.fresh_node(x);
+            let mut moved = 0;
+            for pod in pods {
+                self.work += 1;
+                let request = pod.effective_requests();
+                if self.state.check_with_request(pod, &request, m).is_err() {
+                    break;
+                }
+                self.state.bind(pod, m);
+                moved += 1;
+            }
+            if moved == pods.len() {
+                self.retire(o, n);
+                return (x, m);
+            }
+            for pod in pods[..moved].iter().rev() {
+                self.state.unbind(pod);
+            }
+            self.retire(x, m);
+            for pod in pods {
+                self.state.bind(pod, n);
+            }
+        }
+        (o, n)
     }
 
     fn finish(self) -> ScaleUpPlan {
