@@ -3,8 +3,8 @@
 //! then the fault-free settle period of the chaos campaigns and the chaos checker's invariants
 //! (no orphaned VPS, no lost or unexplained pod, no PDB or group-bound violation).
 //!
-//! Node deaths are left out: the loop does not yet recover dead workers (a known violation,
-//! documented in docs/reliability.md), so every sequence with one would fail the same way.
+//! Node deaths are among the faults: the loop fails a worker whose Node stays NotReady for the
+//! unready node timeout, deletes it and replaces it, well within the settle period.
 //!
 //! This file is compiled twice: by the fuzz crate and, through `#[path]`, by the simulator's
 //! integration tests, which replay `fuzz/regressions/simulator_ops/` on stable Rust.
@@ -52,14 +52,15 @@ pub struct Input {
     ops: Vec<Op>,
 }
 
-/// Fault kinds a sequence may open (node deaths excluded, see the module comment).
-const KINDS: [FaultKind; 6] = [
+/// Fault kinds a sequence may open.
+const KINDS: [FaultKind; 7] = [
     FaultKind::ServerErrors,
     FaultKind::RateLimited,
     FaultKind::LostAdds,
     FaultKind::LateAdds,
     FaultKind::FailedDeletes,
     FaultKind::StockOut,
+    FaultKind::NodeDeath,
 ];
 
 fn secs(ms: i64) -> String {

@@ -396,11 +396,43 @@ pub(crate) fn advance(
     let mut failed_groups: Vec<String> = Vec::new();
     let mut forget: Vec<String> = Vec::new();
     let mut drain_timeouts: Vec<String> = Vec::new();
+    let groups = &state.groups;
     for r in state.records.values_mut() {
         let node = r
             .hostname
             .as_ref()
             .and_then(|h| nodes.get(&h.to_ascii_lowercase()).copied());
+        // A request waiting for its group's creation whose answer was lost (a restart between
+        // CreateGroup and GroupCreated). Once the group's VPSie id is known, the worker is
+        // added now. With neither an id nor a creation under way nothing will answer, so the
+        // request fails at the provision timeout like one whose worker never came.
+        if r.awaiting_group && r.phase == NodePhase::Pending {
+            let group = groups.get(&r.group);
+            if group.is_some_and(|g| g.vpsie_group_id.is_some() && g.creating.is_none()) {
+                r.awaiting_group = false;
+                r.requested_at_ms = now_ms;
+                r.phase_since_ms = now_ms;
+                out.decision.transitions.push(Transition {
+                    record: r.name.clone(),
+                    group: r.group.clone(),
+                    from: Some(r.phase),
+                    to: Some(r.phase),
+                    why: "its group exists: adding the worker".to_string(),
+                });
+                out.actions.push(Action::AddWorker {
+                    group: r.group.clone(),
+                    request: r.name.clone(),
+                });
+                continue;
+            }
+            if group.is_none_or(|g| g.creating.is_none())
+                && now_ms - r.requested_at_ms >= config.max_node_provision_time(&r.group).ms()
+            {
+                fail(r, FailureCause::ProvisionTimeout, now_ms, out);
+                failed_groups.push(r.group.clone());
+                continue;
+            }
+        }
         // Registration and readiness.
         if let Some(n) = node {
             if matches!(

@@ -69,15 +69,6 @@ fn simulator_ops_regressions() {
     replay("simulator_ops", simulator_ops::run);
 }
 
-/// Inputs that still break an invariant, kept apart so the suite stays green: pending pods left
-/// without an explanation after controller restarts (docs/reliability.md, "What the fuzzers
-/// found"). Once fixed, the files move up into `simulator_ops/` and this test goes.
-#[test]
-#[ignore = "known violation of the loop, see docs/reliability.md"]
-fn simulator_ops_known_failures() {
-    replay("simulator_ops/known-failures", simulator_ops::run);
-}
-
 /// Every fuzz target declared in fuzz/Cargo.toml has a regression folder replayed above.
 #[test]
 fn every_target_is_replayed() {

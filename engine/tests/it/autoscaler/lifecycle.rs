@@ -465,3 +465,54 @@ fn new_group_is_created_before_workers_are_added() {
     assert_eq!(bad.records["k8s-8c-16g-000001"].phase, NodePhase::Failed);
     assert!(bad.group_backoff("k8s-8c-16g", 21 * MIN).is_some());
 }
+
+/// A restart between CreateGroup and GroupCreated loses the answer: the rebuilt state knows the
+/// group's id (from the cluster) but the request still waits. The worker is added at once;
+/// without an id it fails at the provision timeout instead of being capacity forever.
+#[test]
+fn a_request_whose_group_answer_was_lost_in_a_restart_is_resumed_or_failed() {
+    let config = AutoscalerConfig::default();
+    let snap = snapshot(&[("g", 0, 10)], vec![], vec![]);
+    let mut r = VpsieNodeRecord::requested(
+        "k8s-8c-16g-000001".into(),
+        "k8s-8c-16g".into(),
+        Purpose::PendingPods,
+        0,
+    );
+    r.awaiting_group = true;
+    let rebuilt = LoopState::rebuild(vec![r], &[], MIN);
+    assert!(rebuilt.records["k8s-8c-16g-000001"].awaiting_group);
+
+    let mut known = rebuilt.clone();
+    known
+        .groups
+        .entry("k8s-8c-16g".into())
+        .or_default()
+        .vpsie_group_id = Some(1188);
+    let (state, out) = run(known, &snap, &[], MIN, &config);
+    assert_eq!(
+        actions_text(&out),
+        ["add-worker k8s-8c-16g k8s-8c-16g-000001"],
+        "{}",
+        out.decision.render_text()
+    );
+    let record = &state.records["k8s-8c-16g-000001"];
+    assert!(!record.awaiting_group);
+    assert_eq!(record.requested_at_ms, MIN);
+    // Issued once: the next step waits for the worker.
+    let (_, out) = run(state, &snap, &[], 2 * MIN, &config);
+    assert!(
+        actions_text(&out)
+            .iter()
+            .all(|a| !a.starts_with("add-worker"))
+    );
+
+    // No id and no creation under way: waiting until the provision timeout, then failed.
+    let provision = config.max_node_provision_time("k8s-8c-16g").ms();
+    let (state, out) = run(rebuilt.clone(), &snap, &[], provision - 1, &config);
+    assert!(out.actions.is_empty());
+    assert_eq!(state.records["k8s-8c-16g-000001"].phase, NodePhase::Pending);
+    let (state, _) = run(rebuilt, &snap, &[], provision, &config);
+    assert_eq!(state.records["k8s-8c-16g-000001"].phase, NodePhase::Failed);
+    assert!(state.group_backoff("k8s-8c-16g", provision).is_some());
+}
