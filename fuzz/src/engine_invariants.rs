@@ -419,6 +419,7 @@ fn option_templates(s: &ClusterSnapshot) -> Vec<(NodeGroup, VpsieSize, NodeTempl
                 priority: 0,
                 system_reserved: None,
                 scale_down_utilization_threshold: None,
+                shared_max: None,
             };
             let t = template_for(s, &g, size);
             out.push((g, size.clone(), t));
@@ -787,6 +788,7 @@ pub fn verify_scale_down(s: &ClusterSnapshot, plan: &ScaleDownPlan) -> Result<()
                             priority: 0,
                             system_reserved: None,
                             scale_down_utilization_threshold: None,
+                            shared_max: None,
                         };
                         template_for(s, &group, size)
                     }

@@ -101,6 +101,7 @@ pub(crate) fn planner_snapshot<'a>(
             priority: 0,
             system_reserved: None,
             scale_down_utilization_threshold: None,
+            shared_max: None,
         });
     }
     Cow::Owned(s)
@@ -381,6 +382,7 @@ fn issue(
     let limits = &config.limits;
     let mut concurrency_left = max_concurrent.saturating_sub(in_flight_now);
     let mut issued = false;
+    let mut shared_issued: BTreeMap<String, u64> = BTreeMap::new();
     for inc in increases {
         if let Some(b) = blocked.get(&inc.group) {
             if matches!(b, GroupBlock::Creating) {
@@ -416,6 +418,7 @@ fn issue(
                 limit: config.scale_up.max_concurrent,
             },
         );
+        let mut shared = None;
         if let Some(g) = planner.node_groups.iter().find(|g| g.name == inc.group) {
             let have = group_count(planner, &g.name) + failed_not_gone(state, planner, &g.name);
             clip(
@@ -426,6 +429,27 @@ fn issue(
                     max: g.max,
                 },
             );
+            if let Some(m) = &g.shared_max {
+                // Every group sharing the maximum, plus what this decision already asked for.
+                let have: u64 = planner
+                    .node_groups
+                    .iter()
+                    .filter(|o| o.shared_max.as_ref().is_some_and(|o| o.name == m.name))
+                    .map(|o| {
+                        group_count(planner, &o.name) + failed_not_gone(state, planner, &o.name)
+                    })
+                    .sum::<u64>()
+                    + shared_issued.get(&m.name).copied().unwrap_or(0);
+                clip(
+                    &mut count,
+                    u64::from(m.max).saturating_sub(have),
+                    Reason::GroupMax {
+                        group: m.name.clone(),
+                        max: m.max,
+                    },
+                );
+                shared = Some(m.name.clone());
+            }
         }
         if let Some(max) = limits.max_nodes_total {
             clip(
@@ -453,6 +477,9 @@ fn issue(
         }
         if count == 0 {
             continue;
+        }
+        if let Some(name) = shared {
+            *shared_issued.entry(name).or_default() += count;
         }
         concurrency_left -= count;
         totals.nodes += count;

@@ -84,6 +84,20 @@ pub struct NodeGroup {
     /// Per-group scale-down utilization threshold overriding the configuration's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_down_utilization_threshold: Option<f64>,
+    /// A node budget this group shares with others (the sizes of one multi-size NodeGroup):
+    /// the nodes of all groups naming it, existing and being provisioned, stay within `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_max: Option<SharedMax>,
+}
+
+/// A maximum several node groups share. Every group naming it must give the same `max`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SharedMax {
+    /// Name of the budget (for example the NodeGroup resource the groups come from).
+    pub name: String,
+    /// Largest total of nodes over the groups sharing it.
+    pub max: u32,
 }
 
 /// A DaemonSet: one pod of it lands on every node that matches its selector and tolerations.

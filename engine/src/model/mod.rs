@@ -13,7 +13,7 @@ pub mod selector;
 pub mod snapshot;
 pub mod validate;
 
-pub use group::{DaemonSet, InFlightNode, NodeGroup, VpsieSize};
+pub use group::{DaemonSet, InFlightNode, NodeGroup, SharedMax, VpsieSize};
 pub use load::{ParseError, SnapshotError, SnapshotFormat, snapshot_json_schema};
 pub use node::{Node, Taint, TaintEffect};
 pub use pod::{

@@ -74,6 +74,27 @@ pub fn validate(s: &ClusterSnapshot) -> Vec<Problem> {
     for (i, group) in s.node_groups.iter().enumerate() {
         v.group(i, group, &group_names, &size_names);
     }
+    // Groups sharing a maximum must agree on it.
+    let mut shared: BTreeMap<&str, (usize, u32)> = BTreeMap::new();
+    for (i, group) in s.node_groups.iter().enumerate() {
+        let Some(sm) = &group.shared_max else {
+            continue;
+        };
+        match shared.get(sm.name.as_str()) {
+            Some(&(first, max)) if max != sm.max => v.push(
+                named("nodeGroup", "nodeGroups", i, &group.name),
+                "sharedMax.max",
+                format!(
+                    "{} differs from the max {max} nodeGroups[{first}] gives the shared maximum {:?}",
+                    sm.max, sm.name
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                shared.insert(&sm.name, (i, sm.max));
+            }
+        }
+    }
     for (i, node) in s.nodes.iter().enumerate() {
         v.node(i, node, &node_names, &group_names);
     }

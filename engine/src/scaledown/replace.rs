@@ -45,6 +45,7 @@ fn templates(snapshot: &ClusterSnapshot) -> Vec<(NodeTemplate, bool)> {
             priority: 0,
             system_reserved: None,
             scale_down_utilization_threshold: None,
+            shared_max: None,
         };
         out.push((template_for(snapshot, &group, size), true));
     }

@@ -61,6 +61,8 @@ pub(crate) struct NodeOption {
     pub pool: Vec<NodeIdx>,
     /// Nodes ever added to the state for this option (names stay unique).
     pub minted: usize,
+    /// Name of the maximum this option's group shares with others, if any.
+    pub shared: Option<String>,
 }
 
 impl NodeOption {
@@ -90,6 +92,7 @@ impl NodeOption {
             planned: Vec::new(),
             pool: Vec::new(),
             minted: 0,
+            shared: group.shared_max.as_ref().map(|m| m.name.clone()),
         }
     }
 
@@ -161,6 +164,7 @@ pub(crate) fn build_options(
                 priority: NEW_GROUP_PRIORITY,
                 system_reserved: None,
                 scale_down_utilization_threshold: None,
+                shared_max: None,
             };
             let used = current.get(group.name.as_str()).copied().unwrap_or(0);
             options.push(NodeOption::new(
@@ -195,6 +199,8 @@ pub(crate) struct LimitBudget {
     pub nodes_left: Option<u64>,
     pub cores_left: Option<u64>,
     pub memory_left: Option<i64>,
+    /// Nodes each shared maximum still allows (`NodeGroup::shared_max`).
+    pub shared_left: BTreeMap<String, u64>,
 }
 
 impl LimitBudget {
@@ -230,8 +236,33 @@ impl LimitBudget {
                 memory = memory.saturating_add(s.capacity().memory);
             }
         }
+        let mut shared_used: BTreeMap<&str, u64> = BTreeMap::new();
+        let shared_of = |group: &str| -> Option<&str> {
+            let g = snapshot.node_groups.iter().find(|g| g.name == group)?;
+            g.shared_max.as_ref().map(|m| m.name.as_str())
+        };
+        let members = snapshot
+            .nodes
+            .iter()
+            .filter_map(|n| n.node_group.as_deref())
+            .chain(snapshot.in_flight.iter().map(|f| f.node_group.as_str()));
+        for group in members {
+            if let Some(name) = shared_of(group) {
+                *shared_used.entry(name).or_default() += 1;
+            }
+        }
+        let shared_left = snapshot
+            .node_groups
+            .iter()
+            .filter_map(|g| g.shared_max.as_ref())
+            .map(|m| {
+                let used = shared_used.get(m.name.as_str()).copied().unwrap_or(0);
+                (m.name.clone(), u64::from(m.max).saturating_sub(used))
+            })
+            .collect();
         Self {
             limits: limits.clone(),
+            shared_left,
             nodes_left: limits.max_nodes.map(|m| u64::from(m).saturating_sub(nodes)),
             cores_left: limits.max_cores.map(|m| m.saturating_sub(cores)),
             memory_left: limits.max_memory_bytes.map(|m| (m - memory).max(0)),
@@ -249,6 +280,10 @@ impl LimitBudget {
                 cap = which;
             }
         };
+        if let Some(n) = opt.shared.as_ref().and_then(|s| self.shared_left.get(s)) {
+            // A shared maximum is the group's own max spread over several sizes.
+            tighten(*n, Cap::GroupMax);
+        }
         if let Some(n) = self.nodes_left {
             tighten(n, Cap::ClusterNodes);
         }
@@ -266,6 +301,13 @@ impl LimitBudget {
     /// Accounts `count` new nodes of `opt`.
     pub fn take(&mut self, opt: &NodeOption, count: u32) {
         let n = u64::from(count);
+        if let Some(left) = opt
+            .shared
+            .as_ref()
+            .and_then(|s| self.shared_left.get_mut(s))
+        {
+            *left = left.saturating_sub(n);
+        }
         if let Some(l) = &mut self.nodes_left {
             *l = l.saturating_sub(n);
         }

@@ -146,6 +146,13 @@ const BAD: &[(&str, usize, &[&str])] = &[
         &["duplicate_group.json: nodeGroup general: field name: duplicate node group name"],
     ),
     (
+        "shared_max_mismatch.json",
+        1,
+        &[
+            "shared_max_mismatch.json: nodeGroup general-big: field sharedMax.max: 8 differs from the max 5 nodeGroups[0] gives the shared maximum \"general\"",
+        ],
+    ),
+    (
         "duplicate_size_name.json",
         1,
         &["duplicate_size_name.json: size K8S-4C-8G: field name: duplicate size name"],

@@ -693,6 +693,7 @@ fn option_templates(s: &ClusterSnapshot) -> Vec<(NodeGroup, VpsieSize, NodeTempl
                 priority: 0,
                 system_reserved: None,
                 scale_down_utilization_threshold: None,
+                shared_max: None,
             };
             let t = template_for(s, &g, size);
             out.push((g, size.clone(), t));
@@ -960,6 +961,44 @@ proptest! {
             prop_assert!(plan.bound.cost_per_hour <= best_cost + 1e-9);
         }
     }
+}
+
+/// Two sizes of one multi-size NodeGroup share its max of 3: with one node already there, the
+/// plan adds at most 2 over both sizes, and the rest is explained by the max.
+#[test]
+fn groups_sharing_a_max_stay_within_it_together() {
+    let pods: Vec<Value> = (0..20)
+        .map(|i| pod(&format!("p-{i}"), "1500m", "512Mi"))
+        .collect();
+    let shared = json!({"name": "ng", "max": 3});
+    let s = snapshot(json!({
+        "nodeGroups": [
+            {"name": "ng-a", "size": "K8S-2C-4G", "max": 3, "sharedMax": shared},
+            {"name": "ng-b", "size": "K8S-4C-8G", "max": 3, "sharedMax": shared}
+        ],
+        "nodes": [node("a1", "ng-a", "1900m", "3Gi")],
+        "pods": pods,
+        "sizes": sizes(&["K8S-2C-4G", "K8S-4C-8G"])
+    }));
+    let plan = plan(&s);
+    assert_eq!(plan.node_count(), 2, "{}", plan.render_text());
+    assert!(!plan.unschedulable.is_empty());
+    assert!(
+        plan.unschedulable
+            .iter()
+            .all(|v| v.reason.code() == "group_at_max"),
+        "{}",
+        plan.render_text()
+    );
+    // Without the shared maximum each size may grow to 3 on its own.
+    let mut unshared = s.clone();
+    for g in &mut unshared.node_groups {
+        g.shared_max = None;
+    }
+    assert_eq!(
+        plan_scale_up(&unshared, &ScaleUpOptions::default()).node_count(),
+        5
+    );
 }
 
 /// Four 1.5-core-class pods: two 4-core nodes hold them, but the second holds one pod, which a

@@ -16,8 +16,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget as K8sPdb;
 use kube::ResourceExt;
 use vpsie_engine::model::node::SCALE_DOWN_DISABLED;
 use vpsie_engine::model::{
-    ClusterSnapshot, InFlightNode, NodeGroup as EngineGroup, Resources, SNAPSHOT_VERSION, Taint,
-    VpsieSize,
+    ClusterSnapshot, InFlightNode, NodeGroup as EngineGroup, Resources, SNAPSHOT_VERSION,
+    SharedMax, Taint, VpsieSize,
 };
 
 use crate::crd::{NodeGroup, NodePhase, VPSieNode};
@@ -170,7 +170,7 @@ fn groups(
                     None
                 });
             // With several sizes, the NodeGroup's min applies to its first size; its max is a
-            // total that the executor enforces across sizes (each engine group may use all).
+            // total over the sizes, which the engine holds through the shared maximum.
             engine.push(EngineGroup {
                 name: group_name.clone(),
                 size: size.name.clone(),
@@ -187,6 +187,10 @@ fn groups(
                     .scale_down
                     .as_ref()
                     .and_then(|p| p.utilization_threshold),
+                shared_max: multi.then(|| SharedMax {
+                    name: format!("{namespace}/{name}"),
+                    max: ng.spec.max_nodes,
+                }),
             });
             bindings.push(GroupBinding {
                 engine_group: group_name,

@@ -198,6 +198,17 @@ fn node_groups_become_engine_groups_one_per_size() {
     assert_eq!(built.snapshot.node_groups[2].min, 0);
     assert_eq!(mem_first.taints[0].key, "workload");
     assert_eq!(mem_first.scale_down_utilization_threshold, Some(0.3));
+    // The NodeGroup's maxNodes is one total over its sizes; a single-size group has none.
+    let shared = vpsie_engine::model::SharedMax {
+        name: "vpsie-system/mem".into(),
+        max: 4,
+    };
+    assert_eq!(mem_first.shared_max.as_ref(), Some(&shared));
+    assert_eq!(
+        built.snapshot.node_groups[2].shared_max.as_ref(),
+        Some(&shared)
+    );
+    assert_eq!(general.shared_max, None);
     assert_eq!(built.group("general").unwrap().vpsie_group_id, Some(1187));
     let warnings = built.warnings.join("\n");
     assert!(

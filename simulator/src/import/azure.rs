@@ -290,6 +290,7 @@ pub fn convert(
         priority: 0,
         system_reserved: None,
         scale_down_utilization_threshold: None,
+        shared_max: None,
     };
     Ok(Scenario {
         version: SCENARIO_VERSION,

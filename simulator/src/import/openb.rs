@@ -252,6 +252,7 @@ pub fn shapes(nodes: &[OpenbNode]) -> (Vec<VpsieSize>, Vec<NodeGroup>) {
             priority: 0,
             system_reserved: None,
             scale_down_utilization_threshold: None,
+            shared_max: None,
         });
     }
     (sizes, groups)

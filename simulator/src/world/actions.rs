@@ -59,6 +59,7 @@ impl World {
                                 priority: 0,
                                 system_reserved: None,
                                 scale_down_utilization_threshold: None,
+                                shared_max: None,
                             });
                         }
                         self.note_scale_event(ScaleEventKind::GroupCreated, group.clone());

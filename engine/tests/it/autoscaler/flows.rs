@@ -359,3 +359,31 @@ fn explanations_read_as_sentences() {
         )
     );
 }
+
+/// Two groups sharing a maximum of 3 (the sizes of one NodeGroup) whose mins ask for 3 more
+/// nodes while one exists: the loop asks for 2, not 3, and says the shared max is why.
+#[test]
+fn groups_sharing_a_max_are_clipped_together() {
+    let config = AutoscalerConfig::default();
+    let mut snap = snapshot(
+        &[("a", 2, 3), ("b", 2, 3)],
+        vec![node("a1", Some("a"), true)],
+        vec![],
+    );
+    for g in &mut snap.node_groups {
+        g.shared_max = Some(vpsie_engine::model::SharedMax {
+            name: "ng".into(),
+            max: 3,
+        });
+    }
+    let (_, out) = run(adopted_state(&snap), &snap, &[], 0, &config);
+    let text = out.decision.render_text();
+    assert_eq!(adds(&out).len(), 2, "{text}");
+    assert!(text.contains("ng"), "{text}");
+    // Without the shared maximum both mins are restored.
+    for g in &mut snap.node_groups {
+        g.shared_max = None;
+    }
+    let (_, out) = run(adopted_state(&snap), &snap, &[], 0, &config);
+    assert_eq!(adds(&out).len(), 3);
+}
