@@ -464,11 +464,18 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 
 /// Binds every pod the plan puts on a new node onto a fresh node of its template, with the
 /// scheduler's own check: any overcommit or broken constraint is an error.
+///
+/// Planned nodes come up one at a time, in the plan's order, and the pods listed for each are
+/// bound as it appears (pods listed together may need a partner bound first, so binding is
+/// retried while it makes progress). That is how the planner reasons and how nodes arrive:
+/// with every planned node up at once, a later and emptier node lowers the minimum of a
+/// hostname spread, so the exact listing may not be valid in that final state; the
+/// scheduler, seeing nodes as they become Ready, places such pods as planned.
 pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), String> {
     let mut state = ClusterState::from_snapshot(s);
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
     let templates = option_templates(s);
-    let mut todo = Vec::new();
+    let mut todo: Vec<(usize, &Pod)> = Vec::new();
     for inc in &plan.increases {
         let (_, _, template) = templates
             .iter()
@@ -490,10 +497,26 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
             for key in node {
                 todo.push((idx, *pods.get(key).ok_or(format!("unknown pod {key}"))?));
             }
+            todo = bind_what_fits(&mut state, todo);
         }
     }
-    // Affinity between pods planned together may need a partner bound first.
-    while !todo.is_empty() {
+    match todo.first() {
+        None => Ok(()),
+        Some(&(n, p)) => Err(format!(
+            "{} does not fit planned node {}: {:?}",
+            p.key(),
+            state.node_name(n),
+            state.check(p, n)
+        )),
+    }
+}
+
+/// Binds each pod that fits its node, again while that makes progress; returns the rest.
+fn bind_what_fits<'p>(
+    state: &mut ClusterState,
+    mut todo: Vec<(usize, &'p Pod)>,
+) -> Vec<(usize, &'p Pod)> {
+    loop {
         let before = todo.len();
         let mut rest = Vec::new();
         for (n, p) in todo {
@@ -503,18 +526,11 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
                 rest.push((n, p));
             }
         }
-        if rest.len() == before {
-            let (n, p) = rest[0];
-            return Err(format!(
-                "{} does not fit planned node {}: {:?}",
-                p.key(),
-                state.node_name(n),
-                state.check(p, n)
-            ));
+        if rest.is_empty() || rest.len() == before {
+            return rest;
         }
         todo = rest;
     }
-    Ok(())
 }
 
 fn reversed(s: &ClusterSnapshot) -> ClusterSnapshot {

@@ -267,7 +267,9 @@ fn find_key(text: &str, needle: &str) -> Option<usize> {
         if before.is_none_or(|c| c.is_whitespace() || c == '{' || c == ',' || c == '-') {
             return Some(at);
         }
-        from = at + 1;
+        // Past the first character of the match, which may be several bytes long (found by
+        // fuzzing: a key starting with a multi-byte character).
+        from = at + needle.chars().next().map_or(1, char::len_utf8);
     }
     None
 }
