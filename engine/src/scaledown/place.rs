@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Pod, Resources};
+use crate::model::{ClusterSnapshot, Pod, Resources};
 use crate::sched::{ClusterState, NodeIdx, NodeKind, Unfit};
 
 /// Pods that the scheduler cannot tell apart: same namespace, controller, labels, request and
@@ -106,6 +106,30 @@ pub struct Placer<'a> {
     epoch: u64,
     /// `check` calls made (work accounting for tests and benchmarks).
     pub checks: u64,
+}
+
+/// A `Placer` built on first use: most decisions of a settled cluster stop every candidate at
+/// a check that needs no placement (group at min, not under-utilized), and building the
+/// placement state is the largest fixed cost of a decision.
+#[derive(Debug)]
+pub struct LazyPlacer<'a> {
+    snapshot: &'a ClusterSnapshot,
+    placer: Option<Placer<'a>>,
+}
+
+impl<'a> LazyPlacer<'a> {
+    pub fn new(snapshot: &'a ClusterSnapshot) -> Self {
+        Self {
+            snapshot,
+            placer: None,
+        }
+    }
+
+    /// The placer over the snapshot's existing nodes and bound pods.
+    pub fn get(&mut self) -> &mut Placer<'a> {
+        self.placer
+            .get_or_insert_with(|| Placer::new(ClusterState::existing_only(self.snapshot)))
+    }
 }
 
 impl<'a> Placer<'a> {

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::{ClusterState, NodeIdx};
+use crate::sched::NodeIdx;
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
-use super::pdb::{Cover, PdbLedger, PodFacts, ledger_order};
-use super::place::Placer;
+use super::pdb::{Cover, PdbLedger, PodFacts, ledger_order, node_names};
+use super::place::LazyPlacer;
 use super::replace::plan_replacement;
 use super::types::{
     Eviction, KeepReason, NodeRemoval, NodeVerdict, PdbBudget, PodBlock, RemovalKind,
@@ -69,7 +69,7 @@ fn opted_out(node: &Node) -> bool {
 pub(crate) struct Decision<'a> {
     pub snapshot: &'a ClusterSnapshot,
     pub opts: &'a ScaleDownOptions,
-    pub placer: Placer<'a>,
+    pub placer: LazyPlacer<'a>,
     pub nodes: Vec<NodeInfo<'a>>,
     pub ledger: PdbLedger,
     /// Existing nodes per group, and how many this decision removes.
@@ -88,7 +88,7 @@ pub(crate) struct Decision<'a> {
 fn analyse<'a>(
     snapshot: &'a ClusterSnapshot,
     opts: &ScaleDownOptions,
-    state: &ClusterState,
+    names: &[&str],
     facts: &PodFacts,
 ) -> Vec<NodeInfo<'a>> {
     let groups: BTreeMap<&str, &NodeGroup> = snapshot
@@ -102,7 +102,7 @@ fn analyse<'a>(
         .map(|s| (s.name.as_str(), s.hourly_price))
         .collect();
     // Pods per node index, with the index of each in `snapshot.pods` (for its facts).
-    let mut pods_by_node: Vec<Vec<(&Pod, usize)>> = vec![Vec::new(); state.node_count()];
+    let mut pods_by_node: Vec<Vec<(&Pod, usize)>> = vec![Vec::new(); names.len()];
     for (p, pod) in snapshot.pods.iter().enumerate() {
         if let Some(n) = facts.node[p] {
             pods_by_node[n].push((pod, p));
@@ -112,9 +112,9 @@ fn analyse<'a>(
     for n in &snapshot.nodes {
         nodes_by_name.entry(n.name.as_str()).or_insert(n);
     }
-    let mut infos = Vec::with_capacity(state.node_count());
+    let mut infos = Vec::with_capacity(names.len());
     for (idx, pods) in pods_by_node.into_iter().enumerate() {
-        let name = state.node_name(idx);
+        let name = names[idx];
         let Some(node) = nodes_by_name.get(name).copied() else {
             continue;
         };
@@ -128,8 +128,12 @@ fn analyse<'a>(
         let mut pods = pods;
         pods.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
-        let used = state.used(idx);
-        let allocatable = state.allocatable(idx);
+        // What the placement state would hold for the node: every bound pod's request.
+        let mut used = Resources::default();
+        for (pod, _) in &pods {
+            used.add_assign(&pod.effective_requests());
+        }
+        let allocatable = &node.allocatable;
         let cpu = fraction(used.cpu_milli, allocatable.cpu_milli);
         let memory = fraction(used.memory, allocatable.memory);
         let threshold = group
@@ -282,17 +286,17 @@ impl<'a> Decision<'a> {
     /// nodes that stay. On failure everything is restored.
     pub fn try_empty(&mut self, i: usize, use_cache: bool) -> Trial {
         let idx = self.nodes[i].idx;
-        self.placer.set_schedulable(idx, false);
+        self.placer.get().set_schedulable(idx, false);
         for pod in &self.nodes[i].pods {
-            self.placer.unbind(pod);
+            self.placer.get().unbind(pod);
         }
         let mut placed: Vec<(usize, NodeIdx)> = Vec::new();
         let mut failure = None;
         for k in 0..self.nodes[i].evict.len() {
             let (pod, request) = (self.nodes[i].evict[k].0, self.nodes[i].evict[k].1.clone());
-            match self.placer.find_place(pod, &request, idx, use_cache) {
+            match self.placer.get().find_place(pod, &request, idx, use_cache) {
                 Ok(dest) => {
-                    self.placer.bind(pod, dest);
+                    self.placer.get().bind(pod, dest);
                     placed.push((k, dest));
                 }
                 Err(why) => {
@@ -317,7 +321,7 @@ impl<'a> Decision<'a> {
                 let (pod, _, covering) = &self.nodes[i].evict[*k];
                 Eviction {
                     pod: pod.key(),
-                    destination: self.placer.state.node_name(*dest).to_string(),
+                    destination: self.placer.get().state.node_name(*dest).to_string(),
                     pdbs: covering
                         .iter()
                         .map(|c| self.ledger.keys[*c].clone())
@@ -333,13 +337,13 @@ impl<'a> Decision<'a> {
     pub fn restore(&mut self, i: usize, placed: &[(usize, NodeIdx)]) {
         for (k, _) in placed {
             let pod = self.nodes[i].evict[*k].0;
-            self.placer.unbind(pod);
+            self.placer.get().unbind(pod);
         }
         let idx = self.nodes[i].idx;
         for pod in &self.nodes[i].pods {
-            self.placer.state.bind(pod, idx);
+            self.placer.get().state.bind(pod, idx);
         }
-        self.placer.set_schedulable(idx, true);
+        self.placer.get().set_schedulable(idx, true);
     }
 
     /// Checks that the pods earlier removals moved still fit where they go once node `i`
@@ -369,13 +373,13 @@ impl<'a> Decision<'a> {
             replay.push((self.nodes[i].evict[k].0, *dest));
         }
         for (pod, _) in &replay {
-            self.placer.unbind(pod);
+            self.placer.get().unbind(pod);
         }
         let mut broken = None;
         for &(pod, dest) in &replay {
             if broken.is_none()
                 && sensitive(pod)
-                && let Err(unfit) = self.placer.state.check(pod, dest)
+                && let Err(unfit) = self.placer.get().state.check(pod, dest)
             {
                 broken = Some(KeepReason::PodBlocks {
                     pod: pod.key(),
@@ -383,13 +387,13 @@ impl<'a> Decision<'a> {
                         unfit: unfit.code().to_string(),
                         detail: format!(
                             "with this node's pods gone too, {} where an earlier removal moves it: {unfit}",
-                            self.placer.state.node_name(dest)
+                            self.placer.get().state.node_name(dest)
                         ),
                     },
                 });
             }
             // Bound even when it no longer fits, so that `restore` finds the state it left.
-            self.placer.bind(pod, dest);
+            self.placer.get().bind(pod, dest);
         }
         broken
     }
@@ -421,7 +425,7 @@ impl<'a> Decision<'a> {
             self.moved.push((self.nodes[i].evict[k].0, *dest));
         }
         self.gone.insert(i);
-        self.placer.commit();
+        self.placer.get().commit();
         removal
     }
 }
@@ -429,13 +433,14 @@ impl<'a> Decision<'a> {
 /// Computes the scale-down decision for a snapshot. Pure and deterministic: any permutation
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
-    let state = ClusterState::existing_only(snapshot);
+    // Node indices as the placer, built later if at all, numbers them.
+    let names = node_names(snapshot);
     let source = ledger_order(snapshot);
-    let facts = PodFacts::new(snapshot, &source, state.node_count(), |name| {
-        state.find_node(name)
+    let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
+        names.binary_search(&name).ok()
     });
     let ledger = PdbLedger::with_facts(snapshot, source, &facts);
-    let nodes = analyse(snapshot, opts, &state, &facts);
+    let nodes = analyse(snapshot, opts, &names, &facts);
     drop(facts);
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
@@ -453,7 +458,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     let mut d = Decision {
         snapshot,
         opts,
-        placer: Placer::new(state),
+        placer: LazyPlacer::new(snapshot),
         nodes,
         ledger,
         group_size,

@@ -82,9 +82,9 @@ fn simulate<'a>(
 ) -> Option<Vec<(&'a Pod, Cover, NodeIdx)>> {
     for &i in set {
         let idx = d.nodes[i].idx;
-        d.placer.set_schedulable(idx, false);
+        d.placer.get().set_schedulable(idx, false);
         for pod in d.nodes[i].pods.clone() {
-            d.placer.unbind(pod);
+            d.placer.get().unbind(pod);
         }
     }
     let mut pods: Vec<(&'a Pod, Resources, Cover)> = set
@@ -102,24 +102,33 @@ fn simulate<'a>(
     let mut ok = true;
     for (pod, request, covering) in &pods {
         // New nodes are tried before opening another; nodes that stay first of all.
-        let existing = d.placer.find_place(pod, request, removing, false).ok();
+        let existing = d
+            .placer
+            .get()
+            .find_place(pod, request, removing, false)
+            .ok();
         let dest = existing.or_else(|| {
             let t = template?;
-            if let Some(&n) = new_nodes
-                .iter()
-                .find(|&&n| d.placer.state.check_with_request(pod, request, n).is_ok())
-            {
+            if let Some(&n) = new_nodes.iter().find(|&&n| {
+                d.placer
+                    .get()
+                    .state
+                    .check_with_request(pod, request, n)
+                    .is_ok()
+            }) {
                 return Some(n);
             }
             static_fit_request(pod, request, t).ok()?;
             *new_names += 1;
             let n = d
                 .placer
+                .get()
                 .state
                 .add_node_from_template(t, format!("new:{}#{}", t.group, new_nodes.len() + 1));
-            d.placer.set_schedulable(n, true);
+            d.placer.get().set_schedulable(n, true);
             new_nodes.push(n);
             d.placer
+                .get()
                 .state
                 .check_with_request(pod, request, n)
                 .is_ok()
@@ -127,7 +136,7 @@ fn simulate<'a>(
         });
         match dest {
             Some(n) => {
-                d.placer.bind(pod, n);
+                d.placer.get().bind(pod, n);
                 placed.push((pod, covering.clone(), n));
             }
             None => {
@@ -140,17 +149,17 @@ fn simulate<'a>(
         return Some(placed);
     }
     for (pod, _, _) in &placed {
-        d.placer.unbind(pod);
+        d.placer.get().unbind(pod);
     }
     for n in &new_nodes {
-        d.placer.set_schedulable(*n, false);
+        d.placer.get().set_schedulable(*n, false);
     }
     for &i in set {
         let idx = d.nodes[i].idx;
         for pod in d.nodes[i].pods.clone() {
-            d.placer.state.bind(pod, idx);
+            d.placer.get().state.bind(pod, idx);
         }
-        d.placer.set_schedulable(idx, true);
+        d.placer.get().set_schedulable(idx, true);
     }
     ok.then_some(placed)
 }
@@ -231,7 +240,7 @@ pub(crate) fn plan_replacement(
             let count = placed
                 .iter()
                 .map(|(_, _, n)| *n)
-                .filter(|n| d.placer.state.node_kind(*n) == NodeKind::New)
+                .filter(|n| d.placer.get().state.node_kind(*n) == NodeKind::New)
                 .collect::<std::collections::BTreeSet<_>>()
                 .len() as u32;
             let saving = removed_price - f64::from(count) * t.hourly_price;
@@ -291,13 +300,13 @@ pub(crate) fn plan_replacement(
         .iter()
         .map(|(pod, covering, n)| Eviction {
             pod: pod.key(),
-            destination: d.placer.state.node_name(*n).to_string(),
+            destination: d.placer.get().state.node_name(*n).to_string(),
             pdbs: covering.iter().map(|c| d.ledger.keys[*c].clone()).collect(),
         })
         .collect();
 
     for (_, _, n) in &placed {
-        if d.placer.state.node_kind(*n) != NodeKind::New {
+        if d.placer.get().state.node_kind(*n) != NodeKind::New {
             d.destinations.insert(*n);
         }
     }
@@ -311,7 +320,7 @@ pub(crate) fn plan_replacement(
         d.gone.insert(i);
         remove.push(d.nodes[i].node.name.clone());
     }
-    d.placer.commit();
+    d.placer.get().commit();
     remove.sort();
     let add = if best.count == 0 {
         Vec::new()
