@@ -114,21 +114,28 @@ pub struct Placer<'a> {
 #[derive(Debug)]
 pub struct LazyPlacer<'a> {
     snapshot: &'a ClusterSnapshot,
+    /// Node index of each snapshot pod, as `ClusterState::existing_with_pod_nodes` takes it.
+    pod_nodes: Vec<Option<NodeIdx>>,
     placer: Option<Placer<'a>>,
 }
 
 impl<'a> LazyPlacer<'a> {
-    pub fn new(snapshot: &'a ClusterSnapshot) -> Self {
+    pub fn new(snapshot: &'a ClusterSnapshot, pod_nodes: Vec<Option<NodeIdx>>) -> Self {
         Self {
             snapshot,
+            pod_nodes,
             placer: None,
         }
     }
 
     /// The placer over the snapshot's existing nodes and bound pods.
     pub fn get(&mut self) -> &mut Placer<'a> {
-        self.placer
-            .get_or_insert_with(|| Placer::new(ClusterState::existing_only(self.snapshot)))
+        self.placer.get_or_insert_with(|| {
+            Placer::new(ClusterState::existing_with_pod_nodes(
+                self.snapshot,
+                &self.pod_nodes,
+            ))
+        })
     }
 }
 

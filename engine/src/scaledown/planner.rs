@@ -441,7 +441,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     });
     let ledger = PdbLedger::with_facts(snapshot, source, &facts);
     let nodes = analyse(snapshot, opts, &names, &facts);
-    drop(facts);
+    let pod_nodes = facts.node;
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -458,7 +458,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     let mut d = Decision {
         snapshot,
         opts,
-        placer: LazyPlacer::new(snapshot),
+        placer: LazyPlacer::new(snapshot, pod_nodes),
         nodes,
         ledger,
         group_size,

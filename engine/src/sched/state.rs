@@ -141,16 +141,43 @@ impl ClusterState {
 
     /// Existing nodes and their bound pods only (scale-down never re-places onto in-flight nodes).
     pub fn existing_only(snapshot: &ClusterSnapshot) -> Self {
+        let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let pod_nodes: Vec<Option<NodeIdx>> = snapshot
+            .pods
+            .iter()
+            .map(|p| {
+                p.node_name
+                    .as_deref()
+                    .and_then(|n| names.binary_search(&n).ok())
+            })
+            .collect();
+        Self::existing_with_pod_nodes(snapshot, &pod_nodes)
+    }
+
+    /// `existing_only` when the caller already knows each pod's node index (`pod_nodes[i]` for
+    /// `snapshot.pods[i]`, indices of the node names sorted, duplicates once).
+    ///
+    /// Built in bulk, which is what a scale-down decision pays for on every loop step: bound
+    /// pods go into the map in one sorted pass instead of one keyed insert each.
+    pub fn existing_with_pod_nodes(
+        snapshot: &ClusterSnapshot,
+        pod_nodes: &[Option<NodeIdx>],
+    ) -> Self {
         let mut state = Self::empty();
         let mut nodes: Vec<_> = snapshot.nodes.iter().collect();
+        // Stable: of nodes sharing a name, the first listed is the one kept.
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        for n in nodes {
-            if state.by_name.contains_key(&n.name) {
-                continue;
-            }
-            let idx = state.nodes.len();
-            state.by_name.insert(n.name.clone(), idx);
-            state.nodes.push(NodeSlot {
+        nodes.dedup_by(|a, b| a.name == b.name);
+        state.by_name = nodes
+            .iter()
+            .enumerate()
+            .map(|(idx, n)| (n.name.clone(), idx))
+            .collect();
+        state.nodes = nodes
+            .into_iter()
+            .map(|n| NodeSlot {
                 name: n.name.clone(),
                 labels: n.effective_labels(),
                 taints: n.taints.clone(),
@@ -161,23 +188,42 @@ impl ClusterState {
                 host_ports: Vec::new(),
                 kind: NodeKind::Existing,
                 group: n.node_group.clone(),
-            });
-        }
-        let mut pods: Vec<&Pod> = snapshot.pods.iter().collect();
-        pods.sort_by_key(|p| (p.namespace.as_str(), p.name.as_str()));
+            })
+            .collect();
+        let mut pods: Vec<usize> = (0..snapshot.pods.len()).collect();
+        pods.sort_by_key(|&i| {
+            let p = &snapshot.pods[i];
+            (p.namespace.as_str(), p.name.as_str())
+        });
         // Register every pod's terms first so counts include all bound pods from the start.
-        for p in &pods {
-            state.register_terms(p);
+        for &i in &pods {
+            state.register_terms(&snapshot.pods[i]);
         }
-        for p in pods {
-            if let Some(node) = p
-                .node_name
-                .as_ref()
-                .and_then(|n| state.by_name.get(n).copied())
-            {
-                state.bind(p, node);
+        let mut bound: Vec<(String, BoundPod)> = Vec::with_capacity(pods.len());
+        let mut last: Option<&Pod> = None;
+        for i in pods {
+            let Some(node) = pod_nodes.get(i).copied().flatten() else {
+                continue;
+            };
+            let pod = &snapshot.pods[i];
+            // Of bound pods sharing a key (adjacent once sorted, the sort being stable), the
+            // first listed is the one kept, as `bind` keeps the first.
+            if last.is_some_and(|l| l.namespace == pod.namespace && l.name == pod.name) {
+                continue;
             }
+            last = Some(pod);
+            state.add_to_node(pod, node);
+            bound.push((
+                pod.key(),
+                BoundPod {
+                    node,
+                    namespace: pod.namespace.clone(),
+                    labels: pod.labels.clone(),
+                },
+            ));
         }
+        state.bindings_version += bound.len() as u64;
+        state.bound = bound.into_iter().collect();
         state
     }
 
@@ -305,6 +351,19 @@ impl ClusterState {
         }
         self.register_terms(pod);
         self.bindings_version += 1;
+        self.add_to_node(pod, node);
+        self.bound.insert(
+            key,
+            BoundPod {
+                node,
+                namespace: pod.namespace.clone(),
+                labels: pod.labels.clone(),
+            },
+        );
+    }
+
+    /// The node side of a bind: its used resources, host ports and the inter-pod counters.
+    fn add_to_node(&mut self, pod: &Pod, node: NodeIdx) {
         let request = pod.effective_requests();
         let slot = &mut self.nodes[node];
         slot.used.add_assign(&request);
@@ -319,14 +378,6 @@ impl ClusterState {
             let domain = labels.get(&term.topology_key).cloned();
             self.owners.entry(term).or_default().add(domain.as_deref());
         }
-        self.bound.insert(
-            key,
-            BoundPod {
-                node,
-                namespace: pod.namespace.clone(),
-                labels: pod.labels.clone(),
-            },
-        );
     }
 
     /// Removes `pod` from its node (no-op when it is not bound).

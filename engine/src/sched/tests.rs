@@ -495,7 +495,14 @@ proptest! {
             p.node_name = Some(state.node_name(*n).to_string());
             bound.pods.push(p);
         }
+        // (`from_snapshot` builds in bulk; `bind` one pod at a time: both must agree.)
         let rebuilt = ClusterState::from_snapshot(&bound);
+        for n in 0..state.node_count() {
+            prop_assert_eq!(state.used(n), rebuilt.used(n));
+        }
+        for (p, n) in &placed {
+            prop_assert_eq!(rebuilt.node_of(&p.key()), Some(*n));
+        }
         for (i, r) in pods.iter().enumerate() {
             let probe = build_pod(1000 + i, r);
             for n in 0..state.node_count() {
