@@ -466,8 +466,9 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 /// scheduler's own check: any overcommit or broken constraint is an error.
 ///
 /// Planned nodes come up one at a time, in the plan's order, and the pods listed for each are
-/// bound as it appears (pods listed together may need a partner bound first, so binding is
-/// retried while it makes progress). That is how the planner reasons and how nodes arrive:
+/// bound as it appears, those with inter-pod constraints first as the planner placed them
+/// (pods listed together may need a partner bound first, so binding is retried while it
+/// makes progress). That is how the planner reasons and how nodes arrive:
 /// with every planned node up at once, a later and emptier node lowers the minimum of a
 /// hostname spread, so the exact listing may not be valid in that final state; the
 /// scheduler, seeing nodes as they become Ready, places such pods as planned.
@@ -494,9 +495,15 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
                 return Err(format!("{} node {k} is empty", inc.group));
             }
             let idx = state.add_node_from_template(template, format!("{}-check-{k}", inc.group));
-            for key in node {
-                todo.push((idx, *pods.get(key).ok_or(format!("unknown pod {key}"))?));
-            }
+            let mut listed = node
+                .iter()
+                .map(|key| pods.get(key).copied().ok_or(format!("unknown pod {key}")))
+                .collect::<Result<Vec<&Pod>, _>>()?;
+            // The planner places pods with inter-pod constraints first and fills the room they
+            // leave with the others; binding in the other order can break a spread the
+            // planner checked (an unconstrained pod of the same app arriving first).
+            listed.sort_by_key(|p| !has_inter_pod_terms(p));
+            todo.extend(listed.into_iter().map(|p| (idx, p)));
             todo = bind_what_fits(&mut state, todo);
         }
     }
@@ -509,6 +516,13 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
             state.check(p, n)
         )),
     }
+}
+
+/// Whether a pod's placement depends on other pods (spread, pod affinity or anti-affinity).
+fn has_inter_pod_terms(p: &Pod) -> bool {
+    !p.topology_spread_constraints.is_empty()
+        || !p.affinity.pod_affinity.is_empty()
+        || !p.affinity.pod_anti_affinity.is_empty()
 }
 
 /// Binds each pod that fits its node, again while that makes progress; returns the rest.
