@@ -472,12 +472,52 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 /// with every planned node up at once, a later and emptier node lowers the minimum of a
 /// hostname spread, so the exact listing may not be valid in that final state; the
 /// scheduler, seeing nodes as they become Ready, places such pods as planned.
+///
+/// The increases of a plan are listed by group name, not in the order the planner opened
+/// them, and their nodes come up concurrently: every order of the increases is tried (nodes of
+/// one increase keep their listed order), and the plan passes if one works.
 pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), String> {
+    let listed: Vec<usize> = (0..plan.increases.len()).collect();
+    let first = recheck_in_order(s, plan, &listed);
+    if first.is_ok() || plan.increases.len() > 5 {
+        return first;
+    }
+    let mut orders = vec![Vec::new()];
+    for _ in 0..plan.increases.len() {
+        orders = orders
+            .into_iter()
+            .flat_map(|o: Vec<usize>| {
+                (0..plan.increases.len())
+                    .filter(|i| !o.contains(i))
+                    .map(|i| {
+                        let mut next = o.clone();
+                        next.push(i);
+                        next
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    if orders
+        .iter()
+        .any(|order| recheck_in_order(s, plan, order).is_ok())
+    {
+        return Ok(());
+    }
+    first
+}
+
+/// `recheck_planned_nodes` with the increases coming up in `order`.
+fn recheck_in_order(
+    s: &ClusterSnapshot,
+    plan: &ScaleUpPlan,
+    order: &[usize],
+) -> Result<(), String> {
     let mut state = ClusterState::from_snapshot(s);
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
     let templates = option_templates(s);
     let mut todo: Vec<(usize, &Pod)> = Vec::new();
-    for inc in &plan.increases {
+    for inc in order.iter().map(|&i| &plan.increases[i]) {
         let (_, _, template) = templates
             .iter()
             .find(|(g, _, _)| g.name == inc.group)
