@@ -699,10 +699,39 @@ impl<'a> Planner<'a> {
     }
 
     fn commit(&mut self, o: usize, outcome: Outcome<'a>) {
+        let cheaper = self.cheaper_options(o);
         for (&n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
-            let (target, node) = self.right_size(o, n, pods);
+            let (target, node) = self.right_size(o, n, pods, &cheaper);
             self.commit_node(target, node, pods);
         }
+    }
+
+    /// Options a node of `o` may move to when right-sized: cheaper per node, cheapest first,
+    /// with the largest of their capacities (a node whose pods exceed it fits none of them).
+    /// Empty for expanders that do not right-size.
+    fn cheaper_options(&self, o: usize) -> (Vec<usize>, Resources) {
+        if !matches!(
+            self.opts.expander,
+            ExpanderKind::LeastCost | ExpanderKind::LeastWaste
+        ) {
+            return (Vec::new(), Resources::default());
+        }
+        let price = self.options[o].size.hourly_price;
+        let mut cheaper: Vec<usize> = (0..self.options.len())
+            .filter(|&x| x != o && self.options[x].size.hourly_price < price - 1e-12)
+            .collect();
+        cheaper.sort_by(|&a, &b| {
+            self.options[a]
+                .size
+                .hourly_price
+                .total_cmp(&self.options[b].size.hourly_price)
+                .then(a.cmp(&b))
+        });
+        let mut largest = Resources::default();
+        for &x in &cheaper {
+            largest = largest.elementwise_max(&self.options[x].capacity);
+        }
+        (cheaper, largest)
     }
 
     /// Accounts one planned node of option `o` holding `pods`.
@@ -731,35 +760,27 @@ impl<'a> Planner<'a> {
     /// four 1.5-core pods on 4-core nodes leave one pod alone on a node a 2-core size would
     /// serve at half the price. Only the cost-minded expanders right-size; the others keep the
     /// choice they made.
-    fn right_size(&mut self, o: usize, n: NodeIdx, pods: &[&'a Pod]) -> (usize, NodeIdx) {
-        if !matches!(
-            self.opts.expander,
-            ExpanderKind::LeastCost | ExpanderKind::LeastWaste
-        ) || pods.is_empty()
-        {
+    fn right_size(
+        &mut self,
+        o: usize,
+        n: NodeIdx,
+        pods: &[&'a Pod],
+        (cheaper, largest): &(Vec<usize>, Resources),
+    ) -> (usize, NodeIdx) {
+        if cheaper.is_empty() || pods.is_empty() {
             return (o, n);
         }
-        let price = self.options[o].size.hourly_price;
         let requested = self
             .state
             .used(n)
             .sub(&self.options[o].template.daemonset_usage);
-        let mut cheaper: Vec<usize> = (0..self.options.len())
-            .filter(|&x| {
-                x != o
-                    && self.options[x].size.hourly_price < price - 1e-12
-                    && self.open(x)
-                    && requested.fits_in(&self.options[x].capacity)
-            })
-            .collect();
-        cheaper.sort_by(|&a, &b| {
-            self.options[a]
-                .size
-                .hourly_price
-                .total_cmp(&self.options[b].size.hourly_price)
-                .then(a.cmp(&b))
-        });
-        for x in cheaper {
+        if !requested.fits_in(largest) {
+            return (o, n);
+        }
+        for &x in cheaper {
+            if !requested.fits_in(&self.options[x].capacity) || !self.open(x) {
+                continue;
+            }
             for pod in pods {
                 self.state.unbind(pod);
             }
