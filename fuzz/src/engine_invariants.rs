@@ -466,9 +466,8 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 /// scheduler's own check: any overcommit or broken constraint is an error.
 ///
 /// Planned nodes come up one at a time, in the plan's order, and the pods listed for each are
-/// bound as it appears, those with inter-pod constraints first as the planner placed them
-/// (pods listed together may need a partner bound first, so binding is retried while it
-/// makes progress). That is how the planner reasons and how nodes arrive:
+/// bound as it appears, in the order the planner placed them (`placement_order`; pods listed
+/// together may need a partner bound first, so binding is retried while it makes progress). That is how the planner reasons and how nodes arrive:
 /// with every planned node up at once, a later and emptier node lowers the minimum of a
 /// hostname spread, so the exact listing may not be valid in that final state; the
 /// scheduler, seeing nodes as they become Ready, places such pods as planned.
@@ -530,20 +529,27 @@ fn recheck_in_order(
                 inc.count
             ));
         }
-        for (k, node) in inc.nodes.iter().enumerate() {
+        if inc.placement_order.len() != inc.nodes.len() {
+            return Err(format!("{} lists no placement order", inc.group));
+        }
+        for (k, (node, placed)) in inc.nodes.iter().zip(&inc.placement_order).enumerate() {
             if node.is_empty() {
                 return Err(format!("{} node {k} is empty", inc.group));
             }
+            let mut sorted = placed.clone();
+            sorted.sort();
+            if &sorted != node {
+                return Err(format!(
+                    "{} node {k}: placement order lists other pods",
+                    inc.group
+                ));
+            }
             let idx = state.add_node_from_template(template, format!("{}-check-{k}", inc.group));
-            let mut listed = node
-                .iter()
-                .map(|key| pods.get(key).copied().ok_or(format!("unknown pod {key}")))
-                .collect::<Result<Vec<&Pod>, _>>()?;
-            // The planner places pods with inter-pod constraints first and fills the room they
-            // leave with the others; binding in the other order can break a spread the
-            // planner checked (an unconstrained pod of the same app arriving first).
-            listed.sort_by_key(|p| !has_inter_pod_terms(p));
-            todo.extend(listed.into_iter().map(|p| (idx, p)));
+            // In the order the planner placed them: a spread it checked against the pods
+            // placed so far can fail when a pod of the same app placed later binds first.
+            for key in placed {
+                todo.push((idx, *pods.get(key).ok_or(format!("unknown pod {key}"))?));
+            }
             todo = bind_what_fits(&mut state, todo);
         }
     }
@@ -556,13 +562,6 @@ fn recheck_in_order(
             state.check(p, n)
         )),
     }
-}
-
-/// Whether a pod's placement depends on other pods (spread, pod affinity or anti-affinity).
-fn has_inter_pod_terms(p: &Pod) -> bool {
-    !p.topology_spread_constraints.is_empty()
-        || !p.affinity.pod_affinity.is_empty()
-        || !p.affinity.pod_anti_affinity.is_empty()
 }
 
 /// Binds each pod that fits its node, again while that makes progress; returns the rest.

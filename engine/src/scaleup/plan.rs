@@ -116,6 +116,12 @@ pub struct GroupIncrease {
     pub hourly_cost: f64,
     /// Pod keys per new node, the assignment that justifies `count`.
     pub nodes: Vec<Vec<String>>,
+    /// The same pods per node in the order the planner placed them (`nodes` lists them
+    /// sorted). A constraint checked against the pods placed so far, such as a spread, holds
+    /// when the pods are replayed in this order with the nodes coming up in listed order. Not
+    /// serialized: it serves checks in process.
+    #[serde(skip)]
+    pub placement_order: Vec<Vec<String>>,
 }
 
 /// A pending pod the plan cannot help, and why.

@@ -816,11 +816,15 @@ impl<'a> Planner<'a> {
             if opt.planned.is_empty() {
                 continue;
             }
-            let nodes: Vec<Vec<String>> = opt
+            let placement_order: Vec<Vec<String>> = opt
                 .planned
                 .iter()
-                .map(|n| {
-                    let mut pods = self.planned_pods.get(n).cloned().unwrap_or_default();
+                .map(|n| self.planned_pods.get(n).cloned().unwrap_or_default())
+                .collect();
+            let nodes: Vec<Vec<String>> = placement_order
+                .iter()
+                .map(|pods| {
+                    let mut pods = pods.clone();
                     pods.sort();
                     pods
                 })
@@ -834,6 +838,7 @@ impl<'a> Planner<'a> {
                 count,
                 hourly_cost: f64::from(count) * opt.size.hourly_price,
                 nodes,
+                placement_order,
             });
         }
         increases.sort_by(|a, b| a.group.cmp(&b.group));
