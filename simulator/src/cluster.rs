@@ -132,7 +132,7 @@ impl SimCluster {
     pub fn pending_pods(&self) -> Vec<(String, SimTime)> {
         self.pending
             .iter()
-            .filter_map(|(_, _, k)| self.pod(k).map(|(_, m)| (k.clone(), m.first_arrival)))
+            .filter_map(|(_, _, k)| self.pod(k).map(|(_, m)| (k.clone(), m.arrived_at)))
             .collect()
     }
 

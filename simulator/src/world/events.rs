@@ -283,7 +283,9 @@ impl World {
                 continue;
             };
             if meta.controller != Controller::DaemonSet {
-                self.metrics.waits.push(now - meta.first_arrival);
+                // From this pod's creation: a pod recreated after an eviction waits from then,
+                // not from when its work first arrived (which would count the time it ran).
+                self.metrics.waits.push(now - meta.arrived_at);
             }
             if let Some(run) = meta.run_for {
                 self.queue.schedule(now + run, Event::PodDone(key));
