@@ -465,58 +465,18 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 /// Binds every pod the plan puts on a new node onto a fresh node of its template, with the
 /// scheduler's own check: any overcommit or broken constraint is an error.
 ///
-/// Planned nodes come up one at a time, in the plan's order, and the pods listed for each are
-/// bound as it appears, in the order the planner placed them (`placement_order`; pods listed
-/// together may need a partner bound first, so binding is retried while it makes progress). That is how the planner reasons and how nodes arrive:
-/// with every planned node up at once, a later and emptier node lowers the minimum of a
-/// hostname spread, so the exact listing may not be valid in that final state; the
-/// scheduler, seeing nodes as they become Ready, places such pods as planned.
-///
-/// The increases of a plan are listed by group name, not in the order the planner opened
-/// them, and their nodes come up concurrently: every order of the increases is tried (nodes of
-/// one increase keep their listed order), and the plan passes if one works.
+/// Pods are bound in the order the planner placed them (`placement_order`), a node coming up
+/// with the first pod placed on it: spreads and self-affine groups are checked against the
+/// pods placed so far, so replaying in another order (by name, or every node up at once) can
+/// fail where the planner's own sequence holds. Pods whose partner is not bound yet (one the
+/// plan put on an existing node, which this check does not bind) are retried after each bind.
 pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), String> {
-    let listed: Vec<usize> = (0..plan.increases.len()).collect();
-    let first = recheck_in_order(s, plan, &listed);
-    if first.is_ok() || plan.increases.len() > 5 {
-        return first;
-    }
-    let mut orders = vec![Vec::new()];
-    for _ in 0..plan.increases.len() {
-        orders = orders
-            .into_iter()
-            .flat_map(|o: Vec<usize>| {
-                (0..plan.increases.len())
-                    .filter(|i| !o.contains(i))
-                    .map(|i| {
-                        let mut next = o.clone();
-                        next.push(i);
-                        next
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-    }
-    if orders
-        .iter()
-        .any(|order| recheck_in_order(s, plan, order).is_ok())
-    {
-        return Ok(());
-    }
-    first
-}
-
-/// `recheck_planned_nodes` with the increases coming up in `order`.
-fn recheck_in_order(
-    s: &ClusterSnapshot,
-    plan: &ScaleUpPlan,
-    order: &[usize],
-) -> Result<(), String> {
     let mut state = ClusterState::from_snapshot(s);
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
     let templates = option_templates(s);
-    let mut todo: Vec<(usize, &Pod)> = Vec::new();
-    for inc in order.iter().map(|&i| &plan.increases[i]) {
+    // Where the plan lists each pod: (template, node name).
+    let mut listed: BTreeMap<&str, (&NodeTemplate, String)> = BTreeMap::new();
+    for inc in &plan.increases {
         let (_, _, template) = templates
             .iter()
             .find(|(g, _, _)| g.name == inc.group)
@@ -529,29 +489,39 @@ fn recheck_in_order(
                 inc.count
             ));
         }
-        if inc.placement_order.len() != inc.nodes.len() {
-            return Err(format!("{} lists no placement order", inc.group));
-        }
-        for (k, (node, placed)) in inc.nodes.iter().zip(&inc.placement_order).enumerate() {
+        for (k, node) in inc.nodes.iter().enumerate() {
             if node.is_empty() {
                 return Err(format!("{} node {k} is empty", inc.group));
             }
-            let mut sorted = placed.clone();
-            sorted.sort();
-            if &sorted != node {
-                return Err(format!(
-                    "{} node {k}: placement order lists other pods",
-                    inc.group
-                ));
+            for key in node {
+                let name = format!("{}-check-{k}", inc.group);
+                if listed.insert(key.as_str(), (template, name)).is_some() {
+                    return Err(format!("{key} is listed twice"));
+                }
             }
-            let idx = state.add_node_from_template(template, format!("{}-check-{k}", inc.group));
-            // In the order the planner placed them: a spread it checked against the pods
-            // placed so far can fail when a pod of the same app placed later binds first.
-            for key in placed {
-                todo.push((idx, *pods.get(key).ok_or(format!("unknown pod {key}"))?));
-            }
-            todo = bind_what_fits(&mut state, todo);
         }
+    }
+    let mut order = plan.placement_order.clone();
+    let mut sorted = order.clone();
+    sorted.sort();
+    if sorted.iter().map(String::as_str).ne(listed.keys().copied()) {
+        return Err("the placement order and the listed pods differ".to_string());
+    }
+    let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut todo: Vec<(usize, &Pod)> = Vec::new();
+    for key in order.drain(..) {
+        let (template, name) = &listed[key.as_str()];
+        let node = match nodes.get(name) {
+            Some(&n) => n,
+            None => {
+                let n = state.add_node_from_template(template, name.clone());
+                nodes.insert(name.clone(), n);
+                n
+            }
+        };
+        let pod = *pods.get(&key).ok_or(format!("unknown pod {key}"))?;
+        todo.push((node, pod));
+        todo = bind_what_fits(&mut state, todo);
     }
     match todo.first() {
         None => Ok(()),

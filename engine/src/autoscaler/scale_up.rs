@@ -341,7 +341,6 @@ fn restore_group_min(
                 count: u32::try_from(missing).unwrap_or(u32::MAX),
                 hourly_cost: 0.0,
                 nodes: Vec::new(),
-                placement_order: Vec::new(),
             })
         })
         .collect();

@@ -98,6 +98,13 @@ pub struct ScaleUpPlan {
     pub bound: LowerBound,
     /// Work steps spent.
     pub work_used: u64,
+    /// The pods placed on new nodes, in the order the planner placed them (a node comes up
+    /// with the first pod placed on it). Constraints checked against the pods placed so far,
+    /// such as a spread or the first pod of a self-affine group, hold when the pods are
+    /// replayed in this order; `increases` lists them sorted. Not serialized: it serves
+    /// checks in process.
+    #[serde(skip)]
+    pub placement_order: Vec<String>,
 }
 
 /// Nodes to add to one group (or to a group of a size not used yet).
@@ -116,12 +123,6 @@ pub struct GroupIncrease {
     pub hourly_cost: f64,
     /// Pod keys per new node, the assignment that justifies `count`.
     pub nodes: Vec<Vec<String>>,
-    /// The same pods per node in the order the planner placed them (`nodes` lists them
-    /// sorted). A constraint checked against the pods placed so far, such as a spread, holds
-    /// when the pods are replayed in this order with the nodes coming up in listed order. Not
-    /// serialized: it serves checks in process.
-    #[serde(skip)]
-    pub placement_order: Vec<Vec<String>>,
 }
 
 /// A pending pod the plan cannot help, and why.

@@ -14,7 +14,7 @@
 //! The work budget bounds the optional work (packing improvement, how many options are
 //! simulated in full beyond the first); the baseline placement always completes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -103,6 +103,8 @@ struct Outcome<'a> {
     pods: u32,
     /// Requests placed plus DaemonSet usage, over the added nodes.
     used: Resources,
+    /// Commit mode: the pods in the order they were bound.
+    order: Vec<&'a Pod>,
 }
 
 struct Planner<'a> {
@@ -124,6 +126,8 @@ struct Planner<'a> {
     fit_existing: Vec<String>,
     /// Pods per committed node.
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
+    /// Pods bound to committed nodes, in the order they were bound.
+    placement_order: Vec<String>,
     rng: ChaCha8Rng,
     work: u64,
     /// Largest cpu and memory over the options (normalises `Candidate::volume`).
@@ -160,6 +164,7 @@ impl<'a> Planner<'a> {
             fails: BTreeMap::new(),
             fit_existing: Vec::new(),
             planned_pods: BTreeMap::new(),
+            placement_order: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(opts.seed),
             work: 0,
             norm: (
@@ -294,7 +299,10 @@ impl<'a> Planner<'a> {
                 self.state.bind(pod, node);
                 class.next += 1;
                 match self.planned_pods.get_mut(&node) {
-                    Some(list) => list.push(pod.key()),
+                    Some(list) => {
+                        list.push(pod.key());
+                        self.placement_order.push(pod.key());
+                    }
                     None => self.fit_existing.push(pod.key()),
                 }
             }
@@ -648,6 +656,7 @@ impl<'a> Planner<'a> {
                             let n = self.fresh_node(o);
                             for pod in &pods {
                                 self.state.bind(pod, n);
+                                bound.push((pod, n));
                             }
                             opened.push(n);
                         }
@@ -695,15 +704,27 @@ impl<'a> Planner<'a> {
             node_ids: if commit { opened } else { Vec::new() },
             pods: u32::try_from(pods).unwrap_or(u32::MAX),
             used,
+            order: if commit {
+                bound.into_iter().map(|(pod, _)| pod).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
     fn commit(&mut self, o: usize, outcome: Outcome<'a>) {
         let cheaper = self.cheaper_options(o);
+        let keys = if cheaper.0.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.state.topology_keys()
+        };
         for (&n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
-            let (target, node) = self.right_size(o, n, pods, &cheaper);
+            let (target, node) = self.right_size(o, n, pods, &cheaper, &keys);
             self.commit_node(target, node, pods);
         }
+        self.placement_order
+            .extend(outcome.order.iter().map(|p| p.key()));
     }
 
     /// Options a node of `o` may move to when right-sized: cheaper per node, cheapest first,
@@ -766,6 +787,7 @@ impl<'a> Planner<'a> {
         n: NodeIdx,
         pods: &[&'a Pod],
         (cheaper, largest): &(Vec<usize>, Resources),
+        keys: &BTreeSet<String>,
     ) -> (usize, NodeIdx) {
         if cheaper.is_empty() || pods.is_empty() {
             return (o, n);
@@ -777,8 +799,19 @@ impl<'a> Planner<'a> {
         if !requested.fits_in(largest) {
             return (o, n);
         }
+        // Pods elsewhere may have been placed against this node's topology domains (a zone
+        // affinity or spread): only a node in the same domain of every key in use may take
+        // its place. The hostname domain moves whole with the pods.
+        let same_domains = |a: &NodeOption, b: &NodeOption| {
+            keys.iter()
+                .filter(|k| k.as_str() != LABEL_HOSTNAME)
+                .all(|k| a.static_labels.get(k) == b.static_labels.get(k))
+        };
         for &x in cheaper {
-            if !requested.fits_in(&self.options[x].capacity) || !self.open(x) {
+            if !requested.fits_in(&self.options[x].capacity)
+                || !self.open(x)
+                || !same_domains(&self.options[o], &self.options[x])
+            {
                 continue;
             }
             for pod in pods {
@@ -816,15 +849,11 @@ impl<'a> Planner<'a> {
             if opt.planned.is_empty() {
                 continue;
             }
-            let placement_order: Vec<Vec<String>> = opt
+            let nodes: Vec<Vec<String>> = opt
                 .planned
                 .iter()
-                .map(|n| self.planned_pods.get(n).cloned().unwrap_or_default())
-                .collect();
-            let nodes: Vec<Vec<String>> = placement_order
-                .iter()
-                .map(|pods| {
-                    let mut pods = pods.clone();
+                .map(|n| {
+                    let mut pods = self.planned_pods.get(n).cloned().unwrap_or_default();
                     pods.sort();
                     pods
                 })
@@ -838,7 +867,6 @@ impl<'a> Planner<'a> {
                 count,
                 hourly_cost: f64::from(count) * opt.size.hourly_price,
                 nodes,
-                placement_order,
             });
         }
         increases.sort_by(|a, b| a.group.cmp(&b.group));
@@ -865,6 +893,7 @@ impl<'a> Planner<'a> {
             fit_existing,
             bound,
             work_used: self.work,
+            placement_order: self.placement_order,
         }
     }
 

@@ -6,7 +6,7 @@
 //! snapshot gives the same indices and the same answers.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::model::node::LABEL_HOSTNAME;
@@ -265,6 +265,15 @@ impl ClusterState {
 
     pub fn is_schedulable(&self, i: NodeIdx) -> bool {
         self.nodes[i].schedulable && self.nodes[i].ready
+    }
+
+    /// Topology keys of every registered inter-pod term (affinity, anti-affinity, spread).
+    pub fn topology_keys(&self) -> BTreeSet<String> {
+        self.matching
+            .keys()
+            .chain(self.owners.keys())
+            .map(|t| t.topology_key.clone())
+            .collect()
     }
 
     /// Node of a bound pod, by `namespace/name`.

@@ -179,8 +179,7 @@ fn the_scale_up_checker_catches_an_overcommitted_node() {
 
     let mut packed = plan.clone();
     let all: Vec<String> = packed.increases[0].nodes.concat();
-    packed.increases[0].nodes = vec![all.clone()];
-    packed.increases[0].placement_order = vec![all];
+    packed.increases[0].nodes = vec![all];
     packed.increases[0].count = 1;
     let err = engine_invariants::recheck_planned_nodes(&s, &packed).unwrap_err();
     assert!(err.contains("does not fit"), "{err}");
