@@ -468,8 +468,9 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 /// Pods are bound in the order the planner placed them (`placement_order`), a node coming up
 /// with the first pod placed on it: spreads and self-affine groups are checked against the
 /// pods placed so far, so replaying in another order (by name, or every node up at once) can
-/// fail where the planner's own sequence holds. Pods whose partner is not bound yet (one the
-/// plan put on an existing node, which this check does not bind) are retried after each bind.
+/// fail where the planner's own sequence holds. Pods the plan fits on existing or in-flight
+/// nodes are bound there in the same sequence; a pod that does not fit yet is retried after
+/// each bind.
 pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), String> {
     let mut state = ClusterState::from_snapshot(s);
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
@@ -501,25 +502,34 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
             }
         }
     }
-    let mut order = plan.placement_order.clone();
-    let mut sorted = order.clone();
-    sorted.sort();
-    if sorted.iter().map(String::as_str).ne(listed.keys().copied()) {
+    let mut on_new: Vec<&str> = plan
+        .placement_order
+        .iter()
+        .map(|(pod, _)| pod.as_str())
+        .filter(|pod| listed.contains_key(pod))
+        .collect();
+    on_new.sort_unstable();
+    if on_new.iter().copied().ne(listed.keys().copied()) {
         return Err("the placement order and the listed pods differ".to_string());
     }
     let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
     let mut todo: Vec<(usize, &Pod)> = Vec::new();
-    for key in order.drain(..) {
-        let (template, name) = &listed[key.as_str()];
-        let node = match nodes.get(name) {
-            Some(&n) => n,
-            None => {
-                let n = state.add_node_from_template(template, name.clone());
-                nodes.insert(name.clone(), n);
-                n
-            }
+    for (key, placed_on) in &plan.placement_order {
+        let node = match listed.get(key.as_str()) {
+            Some((template, name)) => match nodes.get(name) {
+                Some(&n) => n,
+                None => {
+                    let n = state.add_node_from_template(template, name.clone());
+                    nodes.insert(name.clone(), n);
+                    n
+                }
+            },
+            // A pod the plan fits on an existing or in-flight node.
+            None => state
+                .find_node(placed_on)
+                .ok_or(format!("{key} placed on unknown node {placed_on}"))?,
         };
-        let pod = *pods.get(&key).ok_or(format!("unknown pod {key}"))?;
+        let pod = *pods.get(key).ok_or(format!("unknown pod {key}"))?;
         todo.push((node, pod));
         todo = bind_what_fits(&mut state, todo);
     }

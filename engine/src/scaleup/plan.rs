@@ -98,13 +98,13 @@ pub struct ScaleUpPlan {
     pub bound: LowerBound,
     /// Work steps spent.
     pub work_used: u64,
-    /// The pods placed on new nodes, in the order the planner placed them (a node comes up
-    /// with the first pod placed on it). Constraints checked against the pods placed so far,
-    /// such as a spread or the first pod of a self-affine group, hold when the pods are
-    /// replayed in this order; `increases` lists them sorted. Not serialized: it serves
-    /// checks in process.
+    /// Every pod the plan places, with its node, in the order the planner placed them: on
+    /// existing or in-flight nodes (by name, as in `fit_existing`) or on new ones (by the
+    /// planner's working name; `increases` lists them). Constraints checked against the pods
+    /// placed so far, such as a spread or the first pod of a self-affine group, hold when the
+    /// pods are replayed in this order. Not serialized: it serves checks in process.
     #[serde(skip)]
-    pub placement_order: Vec<String>,
+    pub placement_order: Vec<(String, String)>,
 }
 
 /// Nodes to add to one group (or to a group of a size not used yet).

@@ -103,8 +103,8 @@ struct Outcome<'a> {
     pods: u32,
     /// Requests placed plus DaemonSet usage, over the added nodes.
     used: Resources,
-    /// Commit mode: the pods in the order they were bound.
-    order: Vec<&'a Pod>,
+    /// Commit mode: the pods and their nodes in the order they were bound.
+    order: Vec<(&'a Pod, NodeIdx)>,
 }
 
 struct Planner<'a> {
@@ -126,8 +126,8 @@ struct Planner<'a> {
     fit_existing: Vec<String>,
     /// Pods per committed node.
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
-    /// Pods bound to committed nodes, in the order they were bound.
-    placement_order: Vec<String>,
+    /// Every pod placed (on existing, in-flight or new nodes) with its node, in order.
+    placement_order: Vec<(String, String)>,
     rng: ChaCha8Rng,
     work: u64,
     /// Largest cpu and memory over the options (normalises `Candidate::volume`).
@@ -298,11 +298,10 @@ impl<'a> Planner<'a> {
                 };
                 self.state.bind(pod, node);
                 class.next += 1;
+                self.placement_order
+                    .push((pod.key(), self.state.node_name(node).to_string()));
                 match self.planned_pods.get_mut(&node) {
-                    Some(list) => {
-                        list.push(pod.key());
-                        self.placement_order.push(pod.key());
-                    }
+                    Some(list) => list.push(pod.key()),
                     None => self.fit_existing.push(pod.key()),
                 }
             }
@@ -704,11 +703,7 @@ impl<'a> Planner<'a> {
             node_ids: if commit { opened } else { Vec::new() },
             pods: u32::try_from(pods).unwrap_or(u32::MAX),
             used,
-            order: if commit {
-                bound.into_iter().map(|(pod, _)| pod).collect()
-            } else {
-                Vec::new()
-            },
+            order: if commit { bound } else { Vec::new() },
         }
     }
 
@@ -723,8 +718,10 @@ impl<'a> Planner<'a> {
             let (target, node) = self.right_size(o, n, pods, &cheaper, &keys);
             self.commit_node(target, node, pods);
         }
-        self.placement_order
-            .extend(outcome.order.iter().map(|p| p.key()));
+        for (pod, node) in &outcome.order {
+            let name = self.state.node_name(*node).to_string();
+            self.placement_order.push((pod.key(), name));
+        }
     }
 
     /// Options a node of `o` may move to when right-sized: cheaper per node, cheapest first,
