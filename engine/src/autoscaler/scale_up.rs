@@ -163,15 +163,15 @@ fn group_count(planner: &ClusterSnapshot, group: &str) -> u64 {
     (nodes + flying) as u64
 }
 
-/// Failed workers of `group` that VPSie may still list (their deletion not yet seen) and whose
-/// Node is no longer in the snapshot: they still count against the group's max, so a dead
-/// worker whose delete keeps failing is not replaced beyond the max.
+/// Failed or departing workers of `group` that VPSie may still list (their deletion not yet
+/// seen) and whose Node is no longer in the snapshot: they still count against the group's
+/// max, so a worker whose delete keeps failing is not replaced beyond the max.
 fn failed_not_gone(state: &LoopState, planner: &ClusterSnapshot, group: &str) -> u64 {
     let nodes = super::lifecycle::node_index(planner);
     state
         .records
         .values()
-        .filter(|r| r.group == group && r.phase == NodePhase::Failed)
+        .filter(|r| r.group == group && (r.phase == NodePhase::Failed || r.phase.is_removing()))
         .filter(|r| r.identifier.is_some() && !r.worker_gone)
         .filter(|r| {
             r.hostname

@@ -383,3 +383,49 @@ fn a_group_at_its_min_asks_for_nothing() {
     );
     assert!(out.actions.is_empty(), "{:?}", actions_text(&out));
 }
+
+/// Likewise a worker being deleted after a scale-down: its Node is gone, VPSie still lists it
+/// while the delete keeps failing, and it counts against the max until it is gone (found by
+/// the simulator_ops fuzz target: a group grew to 6 workers with a max of 4).
+#[test]
+fn a_departing_worker_still_listed_counts_against_the_group_max() {
+    let config = AutoscalerConfig::default();
+    let mut state = tracked(NodePhase::Deleting, Purpose::PendingPods);
+    state
+        .records
+        .get_mut("g-000001")
+        .unwrap()
+        .delete_requested_ms = Some(0);
+    let mut other =
+        VpsieNodeRecord::requested("g-000002".into(), "g".into(), Purpose::PendingPods, 0);
+    other.phase = NodePhase::Ready;
+    other.accepted = true;
+    other.identifier = Some("id-2".into());
+    other.hostname = Some("w2".into());
+    state.records.insert(other.name.clone(), other);
+    // w1's Node is already deleted; w2 is full; one pod waits.
+    let snap = snapshot(
+        &[("g", 0, 2)],
+        vec![node("w2", Some("g"), true)],
+        vec![pod("a", 3000, 1024, Some("w2")), pod("b", 3000, 1024, None)],
+    );
+    let (state, out) = run(state, &snap, &[], MIN, &config);
+    assert!(
+        !out.actions
+            .iter()
+            .any(|a| matches!(a, Action::AddWorker { .. })),
+        "{:?}",
+        actions_text(&out)
+    );
+    let gone = Observation::WorkerGone {
+        identifier: "id-1".into(),
+    };
+    let (_, out) = run(state, &snap, &[gone], MIN + 10_000, &config);
+    assert!(
+        out.actions
+            .iter()
+            .any(|a| matches!(a, Action::AddWorker { .. })),
+        "{:?}",
+        actions_text(&out)
+    );
+}
