@@ -271,12 +271,8 @@ fn a_dead_worker_is_deleted_and_replaced_across_a_restart() {
     assert!(state.record_by_node("w2").is_none());
 }
 
-/// A dead worker whose deletion keeps failing still counts against its group's max: the
-/// replacement waits until VPSie no longer lists it.
-#[test]
-fn a_dead_worker_not_yet_deleted_counts_against_the_group_max() {
-    let config = AutoscalerConfig::default();
-    let mut state = tracked(NodePhase::Ready, Purpose::PendingPods);
+/// Adds a second record `g-000002` of group `g`: worker `id-2`, Node `w2`, Ready.
+fn add_ready_w2(state: &mut LoopState) {
     let mut other =
         VpsieNodeRecord::requested("g-000002".into(), "g".into(), Purpose::PendingPods, 0);
     other.phase = NodePhase::Ready;
@@ -284,6 +280,15 @@ fn a_dead_worker_not_yet_deleted_counts_against_the_group_max() {
     other.identifier = Some("id-2".into());
     other.hostname = Some("w2".into());
     state.records.insert(other.name.clone(), other);
+}
+
+/// A dead worker whose deletion keeps failing still counts against its group's max: the
+/// replacement waits until VPSie no longer lists it.
+#[test]
+fn a_dead_worker_not_yet_deleted_counts_against_the_group_max() {
+    let config = AutoscalerConfig::default();
+    let mut state = tracked(NodePhase::Ready, Purpose::PendingPods);
+    add_ready_w2(&mut state);
     let dead = snapshot(
         &[("g", 0, 2)],
         vec![node("w1", Some("g"), false), node("w2", Some("g"), true)],
@@ -396,13 +401,7 @@ fn a_departing_worker_still_listed_counts_against_the_group_max() {
         .get_mut("g-000001")
         .unwrap()
         .delete_requested_ms = Some(0);
-    let mut other =
-        VpsieNodeRecord::requested("g-000002".into(), "g".into(), Purpose::PendingPods, 0);
-    other.phase = NodePhase::Ready;
-    other.accepted = true;
-    other.identifier = Some("id-2".into());
-    other.hostname = Some("w2".into());
-    state.records.insert(other.name.clone(), other);
+    add_ready_w2(&mut state);
     // w1's Node is already deleted; w2 is full; one pod waits.
     let snap = snapshot(
         &[("g", 0, 2)],
