@@ -39,8 +39,6 @@ pub struct PodMeta {
     pub terminating: bool,
     /// Equivalence class for the binder: pods of one class have identical constraints.
     pub shape: u64,
-    /// Arrival of the original pod this one replaces (wait times count from there).
-    pub first_arrival: SimTime,
 }
 
 /// Simulator-side facts about a node.
@@ -367,7 +365,6 @@ impl SimCluster {
                     controller: Controller::DaemonSet,
                     terminating: false,
                     shape: 0,
-                    first_arrival: now,
                 },
             );
             self.bind_unchecked(&key, name, now);

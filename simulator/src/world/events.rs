@@ -54,7 +54,7 @@ impl World {
             ),
             None => (None, Controller::Bare),
         };
-        self.create_pod(a.template, a.name, owner, controller, run_for, None);
+        self.create_pod(a.template, a.name, owner, controller, run_for);
     }
 
     /// Brings a deployment's live pods to its desired count: new pods, or deletion of the
@@ -72,14 +72,8 @@ impl World {
                     name: dep.name.clone(),
                 };
                 let template = dep.template;
-                let key = self.create_pod(
-                    template,
-                    name,
-                    Some(owner),
-                    Controller::Deployment(d),
-                    None,
-                    None,
-                );
+                let key =
+                    self.create_pod(template, name, Some(owner), Controller::Deployment(d), None);
                 let now = self.queue.now();
                 self.deployments[d].pods.insert((now, key));
             }
@@ -134,7 +128,6 @@ impl World {
             Some(owner),
             Controller::Job(j),
             Some(run_for),
-            None,
         );
     }
 
@@ -235,14 +228,7 @@ impl World {
                 let root = base.split("-r").next().unwrap_or(base).to_string();
                 let name = format!("{root}-r{seq}");
                 let template = (meta.shape as usize).saturating_sub(1);
-                self.create_pod(
-                    template,
-                    name,
-                    owner,
-                    Controller::Recreated,
-                    meta.run_for,
-                    Some(meta.first_arrival),
-                );
+                self.create_pod(template, name, owner, Controller::Recreated, meta.run_for);
             }
             Controller::Bare => self.metrics.pods_lost += 1,
             Controller::DaemonSet => {}

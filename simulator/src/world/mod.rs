@@ -356,7 +356,6 @@ impl World {
         owner: Option<OwnerRef>,
         controller: Controller,
         run_for: Option<SimTime>,
-        first_arrival: Option<SimTime>,
     ) -> String {
         let now = self.queue.now();
         let pod = make_pod(&self.templates[template], name, owner, now);
@@ -370,7 +369,6 @@ impl World {
                 controller,
                 terminating: false,
                 shape: template as u64 + 1,
-                first_arrival: first_arrival.unwrap_or(now),
             },
         );
         self.metrics.pods_created += 1;
