@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
+use crate::sched::existing_node_names;
 
 /// Budgets of every PDB of a snapshot, with a running count of what the decision consumed.
 #[derive(Debug, Clone)]
@@ -230,17 +231,9 @@ pub fn ledger_order(snapshot: &ClusterSnapshot) -> Vec<usize> {
     source
 }
 
-/// Node names sorted, duplicates once: the indices `ClusterState::existing_only` gives them.
-pub fn node_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
-    let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
 impl PdbLedger {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
-        let names = node_names(snapshot);
+        let names = existing_node_names(snapshot);
         let source = ledger_order(snapshot);
         let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
             names.binary_search(&name).ok()

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::NodeIdx;
+use crate::sched::{NodeIdx, existing_node_names};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
-use super::pdb::{Cover, PdbLedger, PodFacts, ledger_order, node_names};
+use super::pdb::{Cover, PdbLedger, PodFacts, ledger_order};
 use super::place::LazyPlacer;
 use super::replace::plan_replacement;
 use super::types::{
@@ -434,7 +434,7 @@ impl<'a> Decision<'a> {
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
     // Node indices as the placer, built later if at all, numbers them.
-    let names = node_names(snapshot);
+    let names = existing_node_names(snapshot);
     let source = ledger_order(snapshot);
     let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
         names.binary_search(&name).ok()

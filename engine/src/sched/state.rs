@@ -76,6 +76,15 @@ struct SpreadMin {
     domains: usize,
 }
 
+/// The snapshot's node names sorted, a duplicate once: position `i` is the `NodeIdx` that
+/// `ClusterState::existing_only` gives the node.
+pub fn existing_node_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
+    let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// Placement state. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct ClusterState {
@@ -141,9 +150,7 @@ impl ClusterState {
 
     /// Existing nodes and their bound pods only (scale-down never re-places onto in-flight nodes).
     pub fn existing_only(snapshot: &ClusterSnapshot) -> Self {
-        let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
+        let names = existing_node_names(snapshot);
         let pod_nodes: Vec<Option<NodeIdx>> = snapshot
             .pods
             .iter()
