@@ -103,8 +103,8 @@ struct Outcome<'a> {
     pods: u32,
     /// Requests placed plus DaemonSet usage, over the added nodes.
     used: Resources,
-    /// Commit mode: the pods and their nodes in the order they were bound.
-    order: Vec<(&'a Pod, NodeIdx)>,
+    /// Commit mode: the pods in the order they were bound.
+    order: Vec<&'a Pod>,
 }
 
 struct Planner<'a> {
@@ -126,8 +126,9 @@ struct Planner<'a> {
     fit_existing: Vec<String>,
     /// Pods per committed node.
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
-    /// Every pod placed (on existing, in-flight or new nodes) with its node, in order.
-    placement_order: Vec<(String, String)>,
+    /// Every pod placed (on existing, in-flight or new nodes), in order; its node is read
+    /// from the state when the plan is finished (right-sizing may have moved it).
+    placement_order: Vec<&'a Pod>,
     rng: ChaCha8Rng,
     work: u64,
     /// Largest cpu and memory over the options (normalises `Candidate::volume`).
@@ -298,8 +299,7 @@ impl<'a> Planner<'a> {
                 };
                 self.state.bind(pod, node);
                 class.next += 1;
-                self.placement_order
-                    .push((pod.key(), self.state.node_name(node).to_string()));
+                self.placement_order.push(pod);
                 match self.planned_pods.get_mut(&node) {
                     Some(list) => list.push(pod.key()),
                     None => self.fit_existing.push(pod.key()),
@@ -703,7 +703,11 @@ impl<'a> Planner<'a> {
             node_ids: if commit { opened } else { Vec::new() },
             pods: u32::try_from(pods).unwrap_or(u32::MAX),
             used,
-            order: if commit { bound } else { Vec::new() },
+            order: if commit {
+                bound.into_iter().map(|(pod, _)| pod).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -718,10 +722,7 @@ impl<'a> Planner<'a> {
             let (target, node) = self.right_size(o, n, pods, &cheaper, &keys);
             self.commit_node(target, node, pods);
         }
-        for (pod, node) in &outcome.order {
-            let name = self.state.node_name(*node).to_string();
-            self.placement_order.push((pod.key(), name));
-        }
+        self.placement_order.extend_from_slice(&outcome.order);
     }
 
     /// Options a node of `o` may move to when right-sized: cheaper per node, cheapest first,
@@ -884,13 +885,22 @@ impl<'a> Planner<'a> {
         let mut fit_existing = self.fit_existing.clone();
         fit_existing.sort();
         let bound = self.lower_bound(&increases);
+        let placement_order = self
+            .placement_order
+            .iter()
+            .filter_map(|pod| {
+                let key = pod.key();
+                let node = self.state.node_of(&key)?;
+                Some((key, self.state.node_name(node).to_string()))
+            })
+            .collect();
         ScaleUpPlan {
             increases,
             unschedulable,
             fit_existing,
             bound,
             work_used: self.work,
-            placement_order: self.placement_order,
+            placement_order,
         }
     }
 
