@@ -148,37 +148,35 @@ fn totals(planner: &ClusterSnapshot) -> Totals {
     t
 }
 
-/// Nodes a group has or is getting: its Nodes plus its in-flight workers.
-fn group_count(planner: &ClusterSnapshot, group: &str) -> u64 {
-    let nodes = planner
+/// Per group, the workers that count against its max: its Nodes, its in-flight workers, and
+/// its failed or departing workers that VPSie may still list (deletion not yet seen) whose
+/// Node is no longer in the snapshot, so a worker whose delete keeps failing is not replaced
+/// beyond the max. One pass over nodes, in-flight workers and records.
+fn workers_against_max(state: &LoopState, planner: &ClusterSnapshot) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    let groups = planner
         .nodes
         .iter()
-        .filter(|n| n.node_group.as_deref() == Some(group))
-        .count();
-    let flying = planner
-        .in_flight
-        .iter()
-        .filter(|f| f.node_group == group)
-        .count();
-    (nodes + flying) as u64
-}
-
-/// Failed or departing workers of `group` that VPSie may still list (their deletion not yet
-/// seen) and whose Node is no longer in the snapshot: they still count against the group's
-/// max, so a worker whose delete keeps failing is not replaced beyond the max.
-fn failed_not_gone(state: &LoopState, planner: &ClusterSnapshot, group: &str) -> u64 {
+        .filter_map(|n| n.node_group.as_deref())
+        .chain(planner.in_flight.iter().map(|f| f.node_group.as_str()));
+    for g in groups {
+        *out.entry(g.to_string()).or_default() += 1;
+    }
     let nodes = super::lifecycle::node_index(planner);
-    state
+    let lingering = state
         .records
         .values()
-        .filter(|r| r.group == group && (r.phase == NodePhase::Failed || r.phase.is_removing()))
+        .filter(|r| r.phase == NodePhase::Failed || r.phase.is_removing())
         .filter(|r| r.identifier.is_some() && !r.worker_gone)
         .filter(|r| {
             r.hostname
                 .as_ref()
                 .is_none_or(|h| !nodes.contains_key(&h.to_ascii_lowercase()))
-        })
-        .count() as u64
+        });
+    for r in lingering {
+        *out.entry(r.group.clone()).or_default() += 1;
+    }
+    out
 }
 
 /// Runs scale-up: groups below their min first, then pending pods. Returns whether any worker
@@ -383,6 +381,7 @@ fn issue(
     let mut concurrency_left = max_concurrent.saturating_sub(in_flight_now);
     let mut issued = false;
     let mut shared_issued: BTreeMap<String, u64> = BTreeMap::new();
+    let against_max = workers_against_max(state, planner);
     for inc in increases {
         if let Some(b) = blocked.get(&inc.group) {
             if matches!(b, GroupBlock::Creating) {
@@ -420,7 +419,7 @@ fn issue(
         );
         let mut shared = None;
         if let Some(g) = planner.node_groups.iter().find(|g| g.name == inc.group) {
-            let have = group_count(planner, &g.name) + failed_not_gone(state, planner, &g.name);
+            let have = against_max.get(&g.name).copied().unwrap_or(0);
             clip(
                 &mut count,
                 u64::from(g.max).saturating_sub(have),
@@ -435,9 +434,7 @@ fn issue(
                     .node_groups
                     .iter()
                     .filter(|o| o.shared_max.as_ref().is_some_and(|o| o.name == m.name))
-                    .map(|o| {
-                        group_count(planner, &o.name) + failed_not_gone(state, planner, &o.name)
-                    })
+                    .map(|o| against_max.get(&o.name).copied().unwrap_or(0))
                     .sum::<u64>()
                     + shared_issued.get(&m.name).copied().unwrap_or(0);
                 clip(

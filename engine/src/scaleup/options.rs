@@ -237,18 +237,21 @@ impl LimitBudget {
             }
         }
         let mut shared_used: BTreeMap<&str, u64> = BTreeMap::new();
-        let shared_of = |group: &str| -> Option<&str> {
-            let g = snapshot.node_groups.iter().find(|g| g.name == group)?;
-            g.shared_max.as_ref().map(|m| m.name.as_str())
-        };
-        let members = snapshot
-            .nodes
+        let shared_of: BTreeMap<&str, &str> = snapshot
+            .node_groups
             .iter()
-            .filter_map(|n| n.node_group.as_deref())
-            .chain(snapshot.in_flight.iter().map(|f| f.node_group.as_str()));
-        for group in members {
-            if let Some(name) = shared_of(group) {
-                *shared_used.entry(name).or_default() += 1;
+            .filter_map(|g| Some((g.name.as_str(), g.shared_max.as_ref()?.name.as_str())))
+            .collect();
+        if !shared_of.is_empty() {
+            let members = snapshot
+                .nodes
+                .iter()
+                .filter_map(|n| n.node_group.as_deref())
+                .chain(snapshot.in_flight.iter().map(|f| f.node_group.as_str()));
+            for group in members {
+                if let Some(name) = shared_of.get(group) {
+                    *shared_used.entry(name).or_default() += 1;
+                }
             }
         }
         let shared_left = snapshot
