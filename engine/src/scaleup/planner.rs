@@ -62,6 +62,17 @@ pub fn plan_scale_up(snapshot: &ClusterSnapshot, opts: &ScaleUpOptions) -> Scale
     planner.finish()
 }
 
+/// Where the nodes of one committed option may move when right-sized.
+#[derive(Debug)]
+struct RightSizeTargets {
+    /// Options cheaper per node, cheapest first.
+    cheaper: Vec<usize>,
+    /// The largest of their capacities: a node whose pods exceed it fits none of them.
+    largest: Resources,
+    /// Topology keys of every inter-pod term in use.
+    topology_keys: BTreeSet<String>,
+}
+
 /// Resource dimensions of the packing vectors: the four core ones, then extended resources.
 #[derive(Debug)]
 struct Dims {
@@ -712,33 +723,33 @@ impl<'a> Planner<'a> {
     }
 
     fn commit(&mut self, o: usize, outcome: Outcome<'a>) {
-        let cheaper = self.cheaper_options(o);
-        let keys = if cheaper.0.is_empty() {
-            BTreeSet::new()
-        } else {
-            self.state.topology_keys()
-        };
+        let targets = self.right_size_targets(o);
         for (&n, pods) in outcome.node_ids.iter().zip(outcome.nodes.iter()) {
-            let (target, node) = self.right_size(o, n, pods, &cheaper, &keys);
+            let (target, node) = match &targets {
+                Some(t) => self.right_size(o, n, pods, t),
+                None => (o, n),
+            };
             self.commit_node(target, node, pods);
         }
         self.placement_order.extend_from_slice(&outcome.order);
     }
 
-    /// Options a node of `o` may move to when right-sized: cheaper per node, cheapest first,
-    /// with the largest of their capacities (a node whose pods exceed it fits none of them).
-    /// Empty for expanders that do not right-size.
-    fn cheaper_options(&self, o: usize) -> (Vec<usize>, Resources) {
+    /// Where a node of `o` may move when right-sized, or `None` when it cannot (an expander
+    /// that keeps its choice, or no cheaper option).
+    fn right_size_targets(&self, o: usize) -> Option<RightSizeTargets> {
         if !matches!(
             self.opts.expander,
             ExpanderKind::LeastCost | ExpanderKind::LeastWaste
         ) {
-            return (Vec::new(), Resources::default());
+            return None;
         }
         let price = self.options[o].size.hourly_price;
         let mut cheaper: Vec<usize> = (0..self.options.len())
             .filter(|&x| x != o && self.options[x].size.hourly_price < price - 1e-12)
             .collect();
+        if cheaper.is_empty() {
+            return None;
+        }
         cheaper.sort_by(|&a, &b| {
             self.options[a]
                 .size
@@ -750,7 +761,11 @@ impl<'a> Planner<'a> {
         for &x in &cheaper {
             largest = largest.elementwise_max(&self.options[x].capacity);
         }
-        (cheaper, largest)
+        Some(RightSizeTargets {
+            cheaper,
+            largest,
+            topology_keys: self.state.topology_keys(),
+        })
     }
 
     /// Accounts one planned node of option `o` holding `pods`.
@@ -784,28 +799,26 @@ impl<'a> Planner<'a> {
         o: usize,
         n: NodeIdx,
         pods: &[&'a Pod],
-        (cheaper, largest): &(Vec<usize>, Resources),
-        keys: &BTreeSet<String>,
+        targets: &RightSizeTargets,
     ) -> (usize, NodeIdx) {
-        if cheaper.is_empty() || pods.is_empty() {
-            return (o, n);
-        }
         let requested = self
             .state
             .used(n)
             .sub(&self.options[o].template.daemonset_usage);
-        if !requested.fits_in(largest) {
+        if pods.is_empty() || !requested.fits_in(&targets.largest) {
             return (o, n);
         }
         // Pods elsewhere may have been placed against this node's topology domains (a zone
         // affinity or spread): only a node in the same domain of every key in use may take
         // its place. The hostname domain moves whole with the pods.
         let same_domains = |a: &NodeOption, b: &NodeOption| {
-            keys.iter()
+            targets
+                .topology_keys
+                .iter()
                 .filter(|k| k.as_str() != LABEL_HOSTNAME)
                 .all(|k| a.static_labels.get(k) == b.static_labels.get(k))
         };
-        for &x in cheaper {
+        for &x in &targets.cheaper {
             if !requested.fits_in(&self.options[x].capacity)
                 || !self.open(x)
                 || !same_domains(&self.options[o], &self.options[x])
