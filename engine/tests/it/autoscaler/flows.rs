@@ -379,7 +379,13 @@ fn groups_sharing_a_max_are_clipped_together() {
     let (_, out) = run(adopted_state(&snap), &snap, &[], 0, &config);
     let text = out.decision.render_text();
     assert_eq!(adds(&out).len(), 2, "{text}");
-    assert!(text.contains("ng"), "{text}");
+    assert!(
+        out.decision.notes.iter().any(|n| matches!(
+            &n.reason,
+            vpsie_engine::autoscaler::Reason::GroupMax { group, max: 3 } if group == "ng"
+        )),
+        "{text}"
+    );
     // Without the shared maximum both mins are restored.
     for g in &mut snap.node_groups {
         g.shared_max = None;
