@@ -154,12 +154,7 @@ fn totals(planner: &ClusterSnapshot) -> Totals {
 /// beyond the max. One pass over nodes, in-flight workers and records.
 fn workers_against_max(state: &LoopState, planner: &ClusterSnapshot) -> BTreeMap<String, u64> {
     let mut out: BTreeMap<String, u64> = BTreeMap::new();
-    let groups = planner
-        .nodes
-        .iter()
-        .filter_map(|n| n.node_group.as_deref())
-        .chain(planner.in_flight.iter().map(|f| f.node_group.as_str()));
-    for g in groups {
+    for g in planner.group_members() {
         *out.entry(g.to_string()).or_default() += 1;
     }
     let nodes = super::lifecycle::node_index(planner);

@@ -77,3 +77,14 @@ pub struct ClusterSnapshot {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<String>,
 }
+
+impl ClusterSnapshot {
+    /// The group of every node and every in-flight node that has one, once per node: what a
+    /// group's size counts.
+    pub fn group_members(&self) -> impl Iterator<Item = &str> {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.node_group.as_deref())
+            .chain(self.in_flight.iter().map(|f| f.node_group.as_str()))
+    }
+}

@@ -113,13 +113,8 @@ pub(crate) fn build_options(
     blocked: &BTreeMap<String, GroupBlock>,
 ) -> Vec<NodeOption> {
     let mut current: BTreeMap<&str, u32> = BTreeMap::new();
-    for n in &snapshot.nodes {
-        if let Some(g) = &n.node_group {
-            *current.entry(g.as_str()).or_insert(0) += 1;
-        }
-    }
-    for f in &snapshot.in_flight {
-        *current.entry(f.node_group.as_str()).or_insert(0) += 1;
+    for g in snapshot.group_members() {
+        *current.entry(g).or_insert(0) += 1;
     }
     let size_by_name: BTreeMap<&str, &VpsieSize> = snapshot
         .sizes
@@ -243,12 +238,7 @@ impl LimitBudget {
             .filter_map(|g| Some((g.name.as_str(), g.shared_max.as_ref()?.name.as_str())))
             .collect();
         if !shared_of.is_empty() {
-            let members = snapshot
-                .nodes
-                .iter()
-                .filter_map(|n| n.node_group.as_deref())
-                .chain(snapshot.in_flight.iter().map(|f| f.node_group.as_str()));
-            for group in members {
+            for group in snapshot.group_members() {
                 if let Some(name) = shared_of.get(group) {
                     *shared_used.entry(name).or_default() += 1;
                 }
