@@ -11,7 +11,7 @@ pub mod reason;
 mod render;
 
 pub use expander::{Candidate, ExpanderKind, UnknownExpander};
-pub use options::new_group_name;
+pub use options::{CandidateGroup, candidate_groups, new_group_name};
 pub use plan::{
     ClusterLimits, DEFAULT_WORK_BUDGET, GroupBlock, GroupIncrease, LowerBound, PodVerdict,
     ScaleUpOptions, ScaleUpPlan,

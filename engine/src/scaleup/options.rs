@@ -107,31 +107,37 @@ impl NodeOption {
     }
 }
 
-/// Every option, sorted by name: existing groups first, then proposals per unused size and zone.
-pub(crate) fn build_options(
-    snapshot: &ClusterSnapshot,
-    blocked: &BTreeMap<String, GroupBlock>,
-) -> Vec<NodeOption> {
-    let mut current: BTreeMap<&str, u32> = BTreeMap::new();
-    for g in snapshot.group_members() {
-        *current.entry(g).or_insert(0) += 1;
-    }
+/// A group the scale-up planner may grow: one of the snapshot's, or a new group it proposes
+/// for a size no group uses.
+#[derive(Debug, Clone)]
+pub struct CandidateGroup {
+    pub group: NodeGroup,
+    pub size: VpsieSize,
+    pub new_group: bool,
+}
+
+/// Every group the scale-up planner weighs: the snapshot's groups whose size is in the
+/// catalogue, then, for each size no group uses, a proposed group per zone (or one without a
+/// zone), unless a group already has the proposal's name.
+pub fn candidate_groups(snapshot: &ClusterSnapshot) -> Vec<CandidateGroup> {
     let size_by_name: BTreeMap<&str, &VpsieSize> = snapshot
         .sizes
         .iter()
         .map(|s| (s.name.as_str(), s))
         .collect();
-    let mut options = Vec::new();
     let mut groups: Vec<&NodeGroup> = snapshot.node_groups.iter().collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
-    for g in &groups {
-        let Some(size) = size_by_name.get(g.size.as_str()) else {
-            continue;
-        };
-        let used = current.get(g.name.as_str()).copied().unwrap_or(0);
-        let room = g.max.saturating_sub(used);
-        options.push(NodeOption::new(snapshot, g, size, false, room));
-    }
+    let mut out: Vec<CandidateGroup> = groups
+        .iter()
+        .filter_map(|g| {
+            let size = size_by_name.get(g.size.as_str())?;
+            Some(CandidateGroup {
+                group: (*g).clone(),
+                size: (*size).clone(),
+                new_group: false,
+            })
+        })
+        .collect();
     let mut zones: Vec<Option<String>> = snapshot.zones.iter().cloned().map(Some).collect();
     zones.sort();
     zones.dedup();
@@ -147,30 +153,51 @@ pub(crate) fn build_options(
             if groups.iter().any(|g| g.name == name) {
                 continue;
             }
-            let group = NodeGroup {
-                name,
-                size: size.name.clone(),
-                min: 0,
-                max: u32::MAX,
-                labels: BTreeMap::new(),
-                taints: Vec::new(),
-                zone: zone.clone(),
-                datacenter: None,
-                priority: NEW_GROUP_PRIORITY,
-                system_reserved: None,
-                scale_down_utilization_threshold: None,
-                shared_max: None,
-            };
-            let used = current.get(group.name.as_str()).copied().unwrap_or(0);
-            options.push(NodeOption::new(
-                snapshot,
-                &group,
-                size,
-                true,
-                u32::MAX - used,
-            ));
+            out.push(CandidateGroup {
+                group: NodeGroup {
+                    name,
+                    size: size.name.clone(),
+                    min: 0,
+                    max: u32::MAX,
+                    labels: BTreeMap::new(),
+                    taints: Vec::new(),
+                    zone: zone.clone(),
+                    datacenter: None,
+                    priority: NEW_GROUP_PRIORITY,
+                    system_reserved: None,
+                    scale_down_utilization_threshold: None,
+                    shared_max: None,
+                },
+                size: (*size).clone(),
+                new_group: true,
+            });
         }
     }
+    out
+}
+
+/// Every option, sorted by name: the candidate groups with the room their max leaves.
+pub(crate) fn build_options(
+    snapshot: &ClusterSnapshot,
+    blocked: &BTreeMap<String, GroupBlock>,
+) -> Vec<NodeOption> {
+    let mut current: BTreeMap<&str, u32> = BTreeMap::new();
+    for g in snapshot.group_members() {
+        *current.entry(g).or_insert(0) += 1;
+    }
+    let mut options: Vec<NodeOption> = candidate_groups(snapshot)
+        .iter()
+        .map(|c| {
+            let used = current.get(c.group.name.as_str()).copied().unwrap_or(0);
+            // A proposal has no max of its own; what it may add is bounded by the limits.
+            let room = if c.new_group {
+                u32::MAX - used
+            } else {
+                c.group.max.saturating_sub(used)
+            };
+            NodeOption::new(snapshot, &c.group, &c.size, c.new_group, room)
+        })
+        .collect();
     options.sort_by(|a, b| a.name.cmp(&b.name));
     for o in &mut options {
         o.blocked = blocked.get(&o.name).cloned();

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use vpsie_engine::model::{ClusterSnapshot, NodeGroup, Pod, VpsieSize};
 use vpsie_engine::scaleup::packing::{ItemClass, PackProblem, ffd};
 use vpsie_engine::scaleup::{
-    ClusterLimits, ExpanderKind, GroupBlock, ScaleUpOptions, ScaleUpPlan, new_group_name,
-    plan_scale_up,
+    ClusterLimits, ExpanderKind, GroupBlock, ScaleUpOptions, ScaleUpPlan, candidate_groups,
+    new_group_name, plan_scale_up,
 };
 use vpsie_engine::sched::{ClusterState, NodeTemplate, static_fit, template_for};
 
@@ -665,41 +665,13 @@ fn build(spec: &Spec) -> (ClusterSnapshot, ScaleUpOptions) {
 
 /// Every way to add nodes: the groups, and unused sizes as new groups per zone.
 fn option_templates(s: &ClusterSnapshot) -> Vec<(NodeGroup, VpsieSize, NodeTemplate)> {
-    let mut out = Vec::new();
-    for g in &s.node_groups {
-        if let Some(size) = s.sizes.iter().find(|x| x.name == g.size) {
-            out.push((g.clone(), size.clone(), template_for(s, g, size)));
-        }
-    }
-    let zones: Vec<Option<String>> = if s.zones.is_empty() {
-        vec![None]
-    } else {
-        s.zones.iter().cloned().map(Some).collect()
-    };
-    for size in &s.sizes {
-        if s.node_groups.iter().any(|g| g.size == size.name) {
-            continue;
-        }
-        for zone in &zones {
-            let g = NodeGroup {
-                name: new_group_name(size, zone.as_deref()),
-                size: size.name.clone(),
-                min: 0,
-                max: u32::MAX,
-                labels: BTreeMap::new(),
-                taints: Vec::new(),
-                zone: zone.clone(),
-                datacenter: None,
-                priority: 0,
-                system_reserved: None,
-                scale_down_utilization_threshold: None,
-                shared_max: None,
-            };
-            let t = template_for(s, &g, size);
-            out.push((g, size.clone(), t));
-        }
-    }
-    out
+    candidate_groups(s)
+        .into_iter()
+        .map(|c| {
+            let t = template_for(s, &c.group, &c.size);
+            (c.group, c.size, t)
+        })
+        .collect()
 }
 
 fn shuffled(s: &ClusterSnapshot, seed: u64) -> ClusterSnapshot {
