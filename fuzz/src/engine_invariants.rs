@@ -272,6 +272,7 @@ impl Spec {
             },
             blocked_groups,
             ignored_pods: BTreeSet::new(),
+            record_placement_order: true,
         }
     }
 

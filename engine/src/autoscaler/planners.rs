@@ -36,6 +36,7 @@ pub(crate) fn scale_up(
         },
         blocked_groups,
         ignored_pods,
+        record_placement_order: false,
     };
     plan_scale_up(snapshot, &opts)
 }

@@ -29,6 +29,10 @@ pub struct ScaleUpOptions {
     pub blocked_groups: BTreeMap<String, GroupBlock>,
     /// Pods (`namespace/name`) the caller wants ignored, e.g. younger than the new-pod delay.
     pub ignored_pods: BTreeSet<String>,
+    /// Fill `ScaleUpPlan::placement_order`, for checks that replay a plan. Off in the loop:
+    /// it costs two strings per placed pod that nothing there reads. Not serialized.
+    #[serde(skip)]
+    pub record_placement_order: bool,
 }
 
 impl Default for ScaleUpOptions {
@@ -40,6 +44,7 @@ impl Default for ScaleUpOptions {
             limits: ClusterLimits::default(),
             blocked_groups: BTreeMap::new(),
             ignored_pods: BTreeSet::new(),
+            record_placement_order: false,
         }
     }
 }
@@ -102,7 +107,8 @@ pub struct ScaleUpPlan {
     /// existing or in-flight nodes (by name, as in `fit_existing`) or on new ones (by the
     /// planner's working name; `increases` lists them). Constraints checked against the pods
     /// placed so far, such as a spread or the first pod of a self-affine group, hold when the
-    /// pods are replayed in this order. Not serialized: it serves checks in process.
+    /// pods are replayed in this order. Empty unless `ScaleUpOptions::record_placement_order`
+    /// asks for it. Not serialized: it serves checks in process.
     #[serde(skip)]
     pub placement_order: Vec<(String, String)>,
 }

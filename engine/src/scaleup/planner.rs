@@ -81,10 +81,24 @@ struct Dims {
 
 impl Dims {
     fn vector(&self, r: &Resources) -> Vec<i64> {
-        let mut v = vec![r.cpu_milli, r.memory, r.ephemeral_storage, r.pods];
-        v.extend(self.extended.iter().map(|n| r.extended(n)));
-        v.iter_mut().for_each(|x| *x = (*x).max(0));
-        v
+        (0..self.len()).map(|d| self.component(r, d)).collect()
+    }
+
+    /// Number of dimensions.
+    fn len(&self) -> usize {
+        4 + self.extended.len()
+    }
+
+    /// Dimension `d` of `r` (negative amounts count as zero).
+    fn component(&self, r: &Resources, d: usize) -> i64 {
+        let x = match d {
+            0 => r.cpu_milli,
+            1 => r.memory,
+            2 => r.ephemeral_storage,
+            3 => r.pods,
+            _ => r.extended(&self.extended[d - 4]),
+        };
+        x.max(0)
     }
 }
 
@@ -363,12 +377,13 @@ impl<'a> Planner<'a> {
         let mut ranked = Vec::with_capacity(estimates.len());
         let mut deferred = Vec::new();
         let mut sizes_picked: Vec<&str> = Vec::new();
-        while ranked.len() < first && !estimates.is_empty() {
-            let pool: Vec<Candidate> = estimates.iter().map(|(_, c)| c.clone()).collect();
+        let (mut pool_options, mut pool): (Vec<usize>, Vec<Candidate>) =
+            estimates.into_iter().unzip();
+        while ranked.len() < first && !pool.is_empty() {
             let Some(i) = self.opts.expander.choose(&pool, &mut self.rng) else {
                 break;
             };
-            let picked = estimates.remove(i);
+            let picked = (pool_options.remove(i), pool.remove(i));
             let opt = &self.options[picked.0];
             if self.opts.expander != ExpanderKind::Random && opt.new_group {
                 if sizes_picked.contains(&opt.size.name.as_str()) {
@@ -379,6 +394,7 @@ impl<'a> Planner<'a> {
             }
             ranked.push(picked.0);
         }
+        let mut estimates: Vec<(usize, Candidate)> = pool_options.into_iter().zip(pool).collect();
         estimates.extend(deferred);
         estimates.sort_by(|a, b| super::expander::least_cost::order(&a.1, &b.1));
         ranked.extend(estimates.into_iter().map(|(o, _)| o));
@@ -406,12 +422,12 @@ impl<'a> Planner<'a> {
         if pods == 0 {
             return None;
         }
-        let cap = self.dims.vector(&opt.capacity);
-        let need = self.dims.vector(&demand);
         let mut nodes: u64 = 1;
-        for (d, c) in cap.iter().enumerate() {
-            if *c > 0 {
-                nodes = nodes.max(u64::try_from(need[d]).unwrap_or(0).div_ceil(*c as u64));
+        for d in 0..self.dims.len() {
+            let c = self.dims.component(&opt.capacity, d);
+            if c > 0 {
+                let need = self.dims.component(&demand, d);
+                nodes = nodes.max(u64::try_from(need).unwrap_or(0).div_ceil(c as u64));
             }
         }
         let room = u64::from(room);
@@ -898,15 +914,18 @@ impl<'a> Planner<'a> {
         let mut fit_existing = self.fit_existing.clone();
         fit_existing.sort();
         let bound = self.lower_bound(&increases);
-        let placement_order = self
-            .placement_order
-            .iter()
-            .filter_map(|pod| {
-                let key = pod.key();
-                let node = self.state.node_of(&key)?;
-                Some((key, self.state.node_name(node).to_string()))
-            })
-            .collect();
+        let placement_order = if !self.opts.record_placement_order {
+            Vec::new()
+        } else {
+            self.placement_order
+                .iter()
+                .filter_map(|pod| {
+                    let key = pod.key();
+                    let node = self.state.node_of(&key)?;
+                    Some((key, self.state.node_name(node).to_string()))
+                })
+                .collect()
+        };
         ScaleUpPlan {
             increases,
             unschedulable,
@@ -1031,16 +1050,21 @@ impl<'a> Planner<'a> {
     /// Lower bound on new nodes and their cost for the pods the plan places on new nodes.
     fn lower_bound(&self, increases: &[GroupIncrease]) -> LowerBound {
         let mut helped: BTreeMap<usize, u64> = BTreeMap::new();
-        let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
+        // By (namespace, name), borrowed: the plan's keys are `namespace/name`, and neither
+        // part may contain a slash.
+        let mut by_key: BTreeMap<(&str, &str), usize> = BTreeMap::new();
         for (c, class) in self.classes.iter().enumerate() {
             for p in &class.members {
-                by_key.insert(p.key(), c);
+                by_key.insert((p.namespace.as_str(), p.name.as_str()), c);
             }
         }
         for inc in increases {
             for node in &inc.nodes {
                 for key in node {
-                    if let Some(&c) = by_key.get(key) {
+                    let Some(parts) = key.split_once('/') else {
+                        continue;
+                    };
+                    if let Some(&c) = by_key.get(&parts) {
                         *helped.entry(c).or_insert(0) += 1;
                     }
                 }

@@ -52,8 +52,57 @@ struct NodeSlot {
 #[derive(Debug, Clone)]
 struct BoundPod {
     node: NodeIdx,
-    namespace: String,
-    labels: BTreeMap<String, String>,
+    /// Its namespace and labels, in `LabelSets`.
+    labels: u32,
+}
+
+/// The distinct (namespace, labels) of bound pods, each stored once: the pods of one
+/// controller share them, and copying them per bound pod cost more than finding them here.
+#[derive(Debug, Clone, Default)]
+struct LabelSets {
+    sets: Vec<(String, BTreeMap<String, String>)>,
+    /// Ids by a fingerprint of (namespace, labels), compared in full on lookup.
+    by_fingerprint: BTreeMap<u64, Vec<u32>>,
+    /// The set interned last.
+    last: Option<u32>,
+}
+
+impl LabelSets {
+    fn intern(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> u32 {
+        // Pods are mostly bound a controller at a time: try the last set first, which costs
+        // a comparison instead of a hash.
+        if let Some(last) = self.last {
+            let (ns, l) = &self.sets[last as usize];
+            if ns == namespace && l == labels {
+                return last;
+            }
+        }
+        let id = self.lookup_or_insert(namespace, labels);
+        self.last = Some(id);
+        id
+    }
+
+    fn lookup_or_insert(&mut self, namespace: &str, labels: &BTreeMap<String, String>) -> u32 {
+        let ids = self
+            .by_fingerprint
+            .entry(fingerprint(&(namespace, labels)))
+            .or_default();
+        for &id in ids.iter() {
+            let (ns, l) = &self.sets[id as usize];
+            if ns == namespace && l == labels {
+                return id;
+            }
+        }
+        let id = u32::try_from(self.sets.len()).unwrap_or(u32::MAX);
+        self.sets.push((namespace.to_string(), labels.clone()));
+        ids.push(id);
+        id
+    }
+
+    fn get(&self, id: u32) -> (&str, &BTreeMap<String, String>) {
+        let (ns, labels) = &self.sets[id as usize];
+        (ns, labels)
+    }
 }
 
 /// Cached eligible topology domains of a (node-affinity signature, topology key) with how many
@@ -91,6 +140,7 @@ pub struct ClusterState {
     nodes: Vec<NodeSlot>,
     by_name: BTreeMap<String, NodeIdx>,
     bound: BTreeMap<String, BoundPod>,
+    label_sets: LabelSets,
     /// Pods matching each registered term, per domain.
     matching: BTreeMap<TermKey, DomainCounts>,
     /// Pods owning each anti-affinity term, per domain (for the symmetric check).
@@ -119,6 +169,7 @@ impl ClusterState {
             nodes: Vec::new(),
             by_name: BTreeMap::new(),
             bound: BTreeMap::new(),
+            label_sets: LabelSets::default(),
             matching: BTreeMap::new(),
             owners: BTreeMap::new(),
             nodes_version: 0,
@@ -220,14 +271,8 @@ impl ClusterState {
             }
             last = Some(pod);
             state.add_to_node(pod, node);
-            bound.push((
-                pod.key(),
-                BoundPod {
-                    node,
-                    namespace: pod.namespace.clone(),
-                    labels: pod.labels.clone(),
-                },
-            ));
+            let labels = state.label_sets.intern(&pod.namespace, &pod.labels);
+            bound.push((pod.key(), BoundPod { node, labels }));
         }
         state.bindings_version += bound.len() as u64;
         state.bound = bound.into_iter().collect();
@@ -340,7 +385,8 @@ impl ClusterState {
     fn count_matching(&self, key: &TermKey) -> DomainCounts {
         let mut counts = DomainCounts::default();
         for b in self.bound.values() {
-            if key.selects(&b.namespace, &b.labels) {
+            let (namespace, labels) = self.label_sets.get(b.labels);
+            if key.selects(namespace, labels) {
                 counts.add(
                     self.nodes[b.node]
                         .labels
@@ -368,14 +414,8 @@ impl ClusterState {
         self.register_terms(pod);
         self.bindings_version += 1;
         self.add_to_node(pod, node);
-        self.bound.insert(
-            key,
-            BoundPod {
-                node,
-                namespace: pod.namespace.clone(),
-                labels: pod.labels.clone(),
-            },
-        );
+        let labels = self.label_sets.intern(&pod.namespace, &pod.labels);
+        self.bound.insert(key, BoundPod { node, labels });
     }
 
     /// The node side of a bind: its used resources, host ports and the inter-pod counters.

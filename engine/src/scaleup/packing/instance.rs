@@ -221,7 +221,21 @@ impl BinLoad {
     /// Copies of `ty` that still fit (capacity and per-bin limit), at most `limit`.
     pub fn room_for(&self, inst: &Instance, ty: usize, limit: u32) -> u32 {
         let t = &inst.types[ty];
+        // Most calls ask about a bin that cannot take even one copy: answer those without
+        // the divisions.
+        if limit == 0
+            || self
+                .residual
+                .iter()
+                .zip(&t.size)
+                .any(|(r, s)| *s > 0 && r < s)
+        {
+            return 0;
+        }
         let by_limit = t.per_bin.saturating_sub(self.count_of(ty));
+        if limit == 1 {
+            return u32::from(by_limit > 0);
+        }
         let by_size = copies_fitting(&self.residual, &t.size);
         u32::try_from(by_size.min(u64::from(by_limit.min(limit)))).unwrap_or(0)
     }

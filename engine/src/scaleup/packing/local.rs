@@ -15,6 +15,11 @@ const EPSILON: f64 = 1e-9;
 
 /// Improves `start` until the lower bound, the budget, or `max_failures` consecutive attempts
 /// without a new best.
+///
+/// Each attempt edits `best` in place and keeps a copy of every bin it changes, so a rejected
+/// attempt is undone by putting those copies back: an attempt touches a few bins, and copying
+/// all of them per attempt (thousands of allocations on large plans) cost more than the search.
+/// The bins are visited in the same order as on a copy, so the result is the same.
 pub(crate) fn improve(
     inst: &Instance,
     start: Vec<BinLoad>,
@@ -24,30 +29,50 @@ pub(crate) fn improve(
 ) -> Vec<BinLoad> {
     let target = usize::try_from(inst.lower_bound).unwrap_or(usize::MAX);
     let mut best = start;
-    let mut best_score = squared_fill(&best);
+    let mut best_score = squared_fill(best.iter());
     let mut failures = 0u32;
     let mut attempt = 0u64;
+    let mut scratch = Scratch::default();
+    let mut sorted = false;
+    let mut free = vec![0u32; inst.types.len()];
+    let mut kept: Vec<usize> = Vec::new();
+    // Original of every bin of `best` the current attempt changed, and whether it did.
+    let mut saved: Vec<(usize, BinLoad)> = Vec::new();
+    let mut touched: Vec<bool> = Vec::new();
     while best.len() > target && best.len() > 1 && !work.exhausted() && failures < max_failures {
         attempt += 1;
         work.spend(best.len() as u64);
-        let mut bins = best.clone();
-        let freed = pick_bins_to_empty(&bins, attempt, rng);
-        let mut free = vec![0u32; inst.types.len()];
-        // Remove from the highest index down so the remaining indices stay valid.
-        for &i in freed.iter().rev() {
-            let bin = bins.remove(i);
-            for (ty, k) in bin.items {
+        let base_len = best.len();
+        let freed = pick_bins_to_empty(&best, attempt, rng, &mut scratch.order, &mut sorted);
+        free.iter_mut().for_each(|f| *f = 0);
+        for &i in &freed {
+            for &(ty, k) in &best[i].items {
                 free[ty] += k;
             }
         }
+        scratch.stale = true;
+        kept.clear();
+        kept.extend((0..base_len).filter(|i| freed.binary_search(i).is_err()));
+        saved.clear();
+        touched.clear();
+        touched.resize(base_len, false);
+        let mut save = |best: &mut Vec<BinLoad>, i: usize| {
+            if !touched[i] {
+                touched[i] = true;
+                saved.push((i, best[i].clone()));
+            }
+        };
         // Exchange passes until no bin improves.
         loop {
             let mut changed = false;
-            for bin in bins.iter_mut() {
+            for &i in &kept {
                 if work.exhausted() {
                     break;
                 }
-                while improve_bin(inst, bin, &mut free, work) {
+                while let Some(change) = best_move(inst, &best[i], &free, work, &mut scratch) {
+                    save(&mut best, i);
+                    change.apply(inst, &mut best[i], &mut free);
+                    scratch.stale = true;
                     changed = true;
                 }
             }
@@ -55,18 +80,32 @@ pub(crate) fn improve(
                 break;
             }
         }
-        reinsert(inst, &mut bins, &mut free, work);
-        let score = squared_fill(&bins);
-        if bins.len() < best.len() {
-            best = bins;
-            best_score = score;
+        reinsert(inst, &mut best, &kept, &mut free, work, &mut save);
+        let new_bins = best.len() - base_len;
+        let len = kept.len() + new_bins;
+        let score = squared_fill(kept.iter().map(|&i| &best[i]).chain(&best[base_len..]));
+        let accept = if len < base_len {
             failures = 0;
+            true
         } else {
-            if bins.len() == best.len() && score > best_score + EPSILON {
-                best = bins;
-                best_score = score;
-            }
             failures += 1;
+            len == base_len && score > best_score + EPSILON
+        };
+        if accept {
+            // The attempt's bins, in the order the attempt saw them: kept ones, then new ones.
+            let mut index = 0;
+            best.retain(|_| {
+                let keep = index >= base_len || freed.binary_search(&index).is_err();
+                index += 1;
+                keep
+            });
+            best_score = score;
+            sorted = false;
+        } else {
+            best.truncate(base_len);
+            for (i, bin) in saved.drain(..) {
+                best[i] = bin;
+            }
         }
     }
     best
@@ -74,9 +113,23 @@ pub(crate) fn improve(
 
 /// Indices (ascending) of the bins to empty: the least filled one, plus up to two more chosen at
 /// random among the lighter half, their number cycling 1, 2, 3.
-fn pick_bins_to_empty(bins: &[BinLoad], attempt: u64, rng: &mut ChaCha8Rng) -> Vec<usize> {
-    let mut by_fill: Vec<usize> = (0..bins.len()).collect();
-    by_fill.sort_by(|&a, &b| bins[a].fill.total_cmp(&bins[b].fill).then(a.cmp(&b)));
+///
+/// `by_fill` holds the bins' indices by fill, then index; it is sorted again only when
+/// `sorted` is false (the caller clears it when `bins` changed), since most attempts are
+/// undone and leave the order as it was.
+fn pick_bins_to_empty(
+    bins: &[BinLoad],
+    attempt: u64,
+    rng: &mut ChaCha8Rng,
+    by_fill: &mut Vec<usize>,
+    sorted: &mut bool,
+) -> Vec<usize> {
+    if !*sorted {
+        by_fill.clear();
+        by_fill.extend(0..bins.len());
+        by_fill.sort_unstable_by(|&a, &b| bins[a].fill.total_cmp(&bins[b].fill).then(a.cmp(&b)));
+        *sorted = true;
+    }
     let want = (1 + (attempt % 3) as usize)
         .min(bins.len().saturating_sub(1))
         .max(1);
@@ -94,32 +147,96 @@ fn pick_bins_to_empty(bins: &[BinLoad], attempt: u64, rng: &mut ChaCha8Rng) -> V
     chosen
 }
 
-fn squared_fill(bins: &[BinLoad]) -> f64 {
-    bins.iter().map(|b| b.fill * b.fill).sum()
+fn squared_fill<'b>(bins: impl Iterator<Item = &'b BinLoad>) -> f64 {
+    bins.map(|b| b.fill * b.fill).sum()
 }
 
-/// One improving move on `bin`: a direct insertion of free items, or the best swap of up to two
-/// bin items against up to two free items that increases the bin's fill. Returns whether it moved.
-fn improve_bin(inst: &Instance, bin: &mut BinLoad, free: &mut [u32], work: &mut Work) -> bool {
+/// Buffers `best_move` reuses from call to call.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The free items changed since `free_types`, `ins` and `in_weights` were built.
+    stale: bool,
+    free_types: Vec<usize>,
+    outs: Vec<[(usize, u32); 2]>,
+    ins: Vec<[(usize, u32); 2]>,
+    in_weights: Vec<f64>,
+    residual: Vec<i64>,
+    order: Vec<usize>,
+}
+
+/// A change to one bin against the free items.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    /// Put `k` free items of a type in.
+    Insert { ty: usize, k: u32 },
+    /// Take up to two items out and put up to two free items in.
+    Swap {
+        out: [(usize, u32); 2],
+        inn: [(usize, u32); 2],
+    },
+}
+
+impl Move {
+    fn apply(self, inst: &Instance, bin: &mut BinLoad, free: &mut [u32]) {
+        match self {
+            Move::Insert { ty, k } => {
+                bin.add(inst, ty, k);
+                free[ty] -= k;
+            }
+            Move::Swap { out, inn } => {
+                for &(t, k) in out.iter().filter(|(_, k)| *k > 0) {
+                    bin.remove(inst, t, k);
+                    free[t] += k;
+                }
+                for &(t, k) in inn.iter().filter(|(_, k)| *k > 0) {
+                    bin.add(inst, t, k);
+                    free[t] -= k;
+                }
+            }
+        }
+    }
+}
+
+/// The improving move for `bin`, if any: a direct insertion of free items, or the best swap of
+/// up to two bin items against up to two free items that increases the bin's fill.
+fn best_move(
+    inst: &Instance,
+    bin: &BinLoad,
+    free: &[u32],
+    work: &mut Work,
+    scratch: &mut Scratch,
+) -> Option<Move> {
     // Direct insertion, largest types first.
-    for (ty, left) in free.iter_mut().enumerate() {
-        if *left == 0 {
+    for (ty, &left) in free.iter().enumerate() {
+        if left == 0 {
             continue;
         }
         work.spend(1);
-        let k = bin.room_for(inst, ty, *left);
+        let k = bin.room_for(inst, ty, left);
         if k > 0 {
-            bin.add(inst, ty, k);
-            *left -= k;
-            return true;
+            return Some(Move::Insert { ty, k });
         }
     }
-    let free_types: Vec<usize> = (0..inst.types.len()).filter(|&t| free[t] > 0).collect();
+    let Scratch {
+        stale,
+        free_types,
+        outs,
+        ins,
+        in_weights,
+        residual,
+        ..
+    } = scratch;
+    if *stale {
+        // The incoming sets depend on the free items only: rebuilt when those changed, not
+        // for every bin of a pass.
+        rebuild_incoming(inst, free, free_types, ins, in_weights);
+        *stale = false;
+    }
     if free_types.is_empty() {
-        return false;
+        return None;
     }
     // Candidate outgoing sets: one or two items of the bin.
-    let mut outs: Vec<[(usize, u32); 2]> = Vec::new();
+    outs.clear();
     for (i, &(a, ca)) in bin.items.iter().enumerate() {
         outs.push([(a, 1), (usize::MAX, 0)]);
         if ca >= 2 {
@@ -129,28 +246,11 @@ fn improve_bin(inst: &Instance, bin: &mut BinLoad, free: &mut [u32], work: &mut 
             outs.push([(a, 1), (b, 1)]);
         }
     }
-    // Candidate incoming sets: one or two free items.
-    let mut ins: Vec<[(usize, u32); 2]> = Vec::new();
-    for (i, &x) in free_types.iter().enumerate() {
-        ins.push([(x, 1), (usize::MAX, 0)]);
-        if free[x] >= 2 {
-            ins.push([(x, 2), (usize::MAX, 0)]);
-        }
-        for &y in &free_types[i + 1..] {
-            ins.push([(x, 1), (y, 1)]);
-        }
-    }
-    let weight = |set: &[(usize, u32); 2]| -> f64 {
-        set.iter()
-            .filter(|(t, k)| *k > 0 && *t != usize::MAX)
-            .map(|(t, k)| inst.types[*t].weight * f64::from(*k))
-            .sum()
-    };
-    let in_weights: Vec<f64> = ins.iter().map(weight).collect();
     let mut best: Option<(f64, usize, usize)> = None;
-    let mut residual = vec![0i64; inst.capacity.len()];
+    residual.clear();
+    residual.resize(inst.capacity.len(), 0);
     for (oi, out) in outs.iter().enumerate() {
-        let out_weight = weight(out);
+        let out_weight = set_weight(inst, out);
         // Residual after taking `out` out of the bin.
         residual.copy_from_slice(&bin.residual);
         for &(t, k) in out.iter().filter(|(_, k)| *k > 0) {
@@ -171,7 +271,7 @@ fn improve_bin(inst: &Instance, bin: &mut BinLoad, free: &mut [u32], work: &mut 
                 continue;
             }
             work.spend(1);
-            if fits_after(inst, bin, &residual, out, inn) {
+            if fits_after(inst, residual, inn) && within_limits(inst, bin, out, inn) {
                 best = Some((gain, oi, ii));
             }
         }
@@ -179,38 +279,64 @@ fn improve_bin(inst: &Instance, bin: &mut BinLoad, free: &mut [u32], work: &mut 
             break;
         }
     }
-    let Some((_, oi, ii)) = best else {
-        return false;
-    };
-    for &(t, k) in outs[oi].iter().filter(|(_, k)| *k > 0) {
-        bin.remove(inst, t, k);
-        free[t] += k;
-    }
-    for &(t, k) in ins[ii].iter().filter(|(_, k)| *k > 0) {
-        bin.add(inst, t, k);
-        free[t] -= k;
-    }
-    true
+    best.map(|(_, oi, ii)| Move::Swap {
+        out: outs[oi],
+        inn: ins[ii],
+    })
 }
 
-/// Whether `inn` fits into a bin whose residual (with `out` removed) is `residual`.
-fn fits_after(
+/// Total weight of a set of up to two items.
+fn set_weight(inst: &Instance, set: &[(usize, u32); 2]) -> f64 {
+    set.iter()
+        .filter(|(t, k)| *k > 0 && *t != usize::MAX)
+        .map(|(t, k)| inst.types[*t].weight * f64::from(*k))
+        .sum()
+}
+
+/// The free types and the candidate incoming sets (one or two free items) with their weights.
+fn rebuild_incoming(
     inst: &Instance,
-    bin: &BinLoad,
-    residual: &[i64],
-    out: &[(usize, u32); 2],
-    inn: &[(usize, u32); 2],
-) -> bool {
-    for (d, &r) in residual.iter().enumerate() {
+    free: &[u32],
+    free_types: &mut Vec<usize>,
+    ins: &mut Vec<[(usize, u32); 2]>,
+    in_weights: &mut Vec<f64>,
+) {
+    free_types.clear();
+    free_types.extend((0..inst.types.len()).filter(|&t| free[t] > 0));
+    ins.clear();
+    for (i, &x) in free_types.iter().enumerate() {
+        ins.push([(x, 1), (usize::MAX, 0)]);
+        if free[x] >= 2 {
+            ins.push([(x, 2), (usize::MAX, 0)]);
+        }
+        for &y in &free_types[i + 1..] {
+            ins.push([(x, 1), (y, 1)]);
+        }
+    }
+    in_weights.clear();
+    in_weights.extend(ins.iter().map(|set| set_weight(inst, set)));
+}
+
+/// Whether `inn` fits into a bin whose residual (with the outgoing items removed) is
+/// `residual`.
+fn fits_after(inst: &Instance, residual: &[i64], inn: &[(usize, u32); 2]) -> bool {
+    residual.iter().enumerate().all(|(d, &r)| {
         let need: i64 = inn
             .iter()
             .filter(|(_, k)| *k > 0)
             .map(|(t, k)| inst.types[*t].size[d] * i64::from(*k))
             .sum();
-        if need > r {
-            return false;
-        }
-    }
+        need <= r
+    })
+}
+
+/// Whether the bin stays within every type's per-bin limit when `out` leaves and `inn` comes.
+fn within_limits(
+    inst: &Instance,
+    bin: &BinLoad,
+    out: &[(usize, u32); 2],
+    inn: &[(usize, u32); 2],
+) -> bool {
     // Per-bin limits.
     inn.iter().filter(|(_, k)| *k > 0).all(|&(t, k)| {
         let removed: u32 = out
@@ -222,17 +348,36 @@ fn fits_after(
     })
 }
 
-/// Puts the free items back: first fit into the existing bins, then first-fit-decreasing into new
-/// bins.
-fn reinsert(inst: &Instance, bins: &mut Vec<BinLoad>, free: &mut [u32], work: &mut Work) {
+/// Puts the free items back: first fit into the kept bins (in order) and the bins opened so
+/// far, then into new bins appended to `bins`. `save` is told of every kept bin before it
+/// changes.
+fn reinsert(
+    inst: &Instance,
+    bins: &mut Vec<BinLoad>,
+    kept: &[usize],
+    free: &mut [u32],
+    work: &mut Work,
+    save: &mut impl FnMut(&mut Vec<BinLoad>, usize),
+) {
+    let base_len = bins.len();
     for (ty, left) in free.iter_mut().enumerate() {
-        let mut i = 0;
-        while *left > 0 && i < bins.len() {
+        // Kept bins, then the bins this reinsertion opened for earlier types.
+        let mut next = 0;
+        while *left > 0 && next < kept.len() + (bins.len() - base_len) {
+            let i = match kept.get(next) {
+                Some(&i) => i,
+                None => base_len + (next - kept.len()),
+            };
             work.spend(1);
             let k = bins[i].room_for(inst, ty, *left);
-            bins[i].add(inst, ty, k);
-            *left -= k;
-            i += 1;
+            if k > 0 {
+                if i < base_len {
+                    save(bins, i);
+                }
+                bins[i].add(inst, ty, k);
+                *left -= k;
+            }
+            next += 1;
         }
         while *left > 0 {
             let mut bin = inst.empty_bin();
