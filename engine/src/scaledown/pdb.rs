@@ -5,7 +5,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::rc::Rc;
 
 use crate::model::snapshot::IntOrPercent;
-use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget};
+use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget, Resources};
 use crate::sched::existing_node_names;
 
 /// Budgets of every PDB of a snapshot, with a running count of what the decision consumed.
@@ -162,11 +162,15 @@ impl<'a> CoverCache<'a> {
 }
 
 /// What a decision needs to know about every pod of the snapshot, computed in one pass: the
-/// node it is bound to (index in the decision's `ClusterState`) and the PDBs covering it.
+/// node it is bound to (index in the decision's `ClusterState`), its effective request and the
+/// PDBs covering it.
 #[derive(Debug)]
 pub struct PodFacts {
     /// Per pod of `snapshot.pods` (same order): its node, when that node exists.
     pub node: Vec<Option<usize>>,
+    /// Per pod of `snapshot.pods` (same order): `Pod::effective_requests`, computed once for
+    /// the utilizations, the evictions and the placement state.
+    pub request: Vec<Resources>,
     /// Per pod of `snapshot.pods` (same order): the PDBs (ledger indices) covering it.
     pub cover: Vec<Cover>,
     /// Per node index: some node of the snapshot with that name is Ready.
@@ -194,7 +198,9 @@ impl PodFacts {
         let mut last: Option<(&str, Option<usize>)> = None;
         let mut nodes = Vec::with_capacity(snapshot.pods.len());
         let mut covers = Vec::with_capacity(snapshot.pods.len());
+        let mut requests = Vec::with_capacity(snapshot.pods.len());
         for pod in &snapshot.pods {
+            requests.push(pod.effective_requests());
             let node = pod.node_name.as_deref().and_then(|name| match last {
                 Some((n, i)) if n == name => i,
                 _ => {
@@ -208,6 +214,7 @@ impl PodFacts {
         }
         Self {
             node: nodes,
+            request: requests,
             cover: covers,
             node_ready,
         }

@@ -116,14 +116,21 @@ pub struct LazyPlacer<'a> {
     snapshot: &'a ClusterSnapshot,
     /// Node index of each snapshot pod, as `ClusterState::existing_with_pod_nodes` takes it.
     pod_nodes: Vec<Option<NodeIdx>>,
+    /// Effective request of each snapshot pod.
+    pod_requests: Vec<Resources>,
     placer: Option<Placer<'a>>,
 }
 
 impl<'a> LazyPlacer<'a> {
-    pub fn new(snapshot: &'a ClusterSnapshot, pod_nodes: Vec<Option<NodeIdx>>) -> Self {
+    pub fn new(
+        snapshot: &'a ClusterSnapshot,
+        pod_nodes: Vec<Option<NodeIdx>>,
+        pod_requests: Vec<Resources>,
+    ) -> Self {
         Self {
             snapshot,
             pod_nodes,
+            pod_requests,
             placer: None,
         }
     }
@@ -131,9 +138,10 @@ impl<'a> LazyPlacer<'a> {
     /// The placer over the snapshot's existing nodes and bound pods.
     pub fn get(&mut self) -> &mut Placer<'a> {
         self.placer.get_or_insert_with(|| {
-            Placer::new(ClusterState::existing_with_pod_nodes(
+            Placer::new(ClusterState::existing_with_pod_facts(
                 self.snapshot,
                 &self.pod_nodes,
+                &self.pod_requests,
             ))
         })
     }

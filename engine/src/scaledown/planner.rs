@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::{NodeIdx, existing_node_names};
+use crate::sched::{NameIndex, NodeIdx, existing_node_names};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
@@ -130,8 +130,8 @@ fn analyse<'a>(
         pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
         // What the placement state would hold for the node: every bound pod's request.
         let mut used = Resources::default();
-        for (pod, _) in &pods {
-            used.add_assign(&pod.effective_requests());
+        for &(_, p) in &pods {
+            used.add_assign(&facts.request[p]);
         }
         let allocatable = &node.allocatable;
         let cpu = fraction(used.cpu_milli, allocatable.cpu_milli);
@@ -174,7 +174,7 @@ fn analyse<'a>(
                         for i in covering.iter() {
                             *pdb_use.entry(*i).or_insert(0) += 1;
                         }
-                        info.evict.push((pod, pod.effective_requests(), covering));
+                        info.evict.push((pod, facts.request[p].clone(), covering));
                     }
                     PodDisposition::Blocks(block) => {
                         info.verdict.get_or_insert(KeepReason::PodBlocks {
@@ -436,12 +436,12 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     // Node indices as the placer, built later if at all, numbers them.
     let names = existing_node_names(snapshot);
     let source = ledger_order(snapshot);
-    let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
-        names.binary_search(&name).ok()
-    });
+    let index = NameIndex::new(&names);
+    let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
     let ledger = PdbLedger::with_facts(snapshot, source, &facts);
     let nodes = analyse(snapshot, opts, &names, &facts);
     let pod_nodes = facts.node;
+    let pod_requests = facts.request;
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -458,7 +458,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     let mut d = Decision {
         snapshot,
         opts,
-        placer: LazyPlacer::new(snapshot, pod_nodes),
+        placer: LazyPlacer::new(snapshot, pod_nodes, pod_requests),
         nodes,
         ledger,
         group_size,

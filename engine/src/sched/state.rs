@@ -134,6 +134,42 @@ pub fn existing_node_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
     names
 }
 
+/// Finds a name's position in a sorted, deduplicated list of names by a fingerprint of the
+/// name first: node names of one cluster share long prefixes, so a binary search over the
+/// names compares many bytes per step, and a scale-down decision looks up every pod's node.
+#[derive(Debug)]
+pub struct NameIndex<'a> {
+    names: &'a [&'a str],
+    /// (fingerprint, position), sorted.
+    by_fingerprint: Vec<(u64, usize)>,
+}
+
+impl<'a> NameIndex<'a> {
+    pub fn new(names: &'a [&'a str]) -> Self {
+        let mut by_fingerprint: Vec<(u64, usize)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (fingerprint(n), i))
+            .collect();
+        by_fingerprint.sort_unstable();
+        Self {
+            names,
+            by_fingerprint,
+        }
+    }
+
+    /// Position of `name` in the list, if it is there.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        let f = fingerprint(&name);
+        let start = self.by_fingerprint.partition_point(|(x, _)| *x < f);
+        self.by_fingerprint[start..]
+            .iter()
+            .take_while(|(x, _)| *x == f)
+            .map(|(_, i)| *i)
+            .find(|&i| self.names[i] == name)
+    }
+}
+
 /// Placement state. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct ClusterState {
@@ -223,6 +259,25 @@ impl ClusterState {
         snapshot: &ClusterSnapshot,
         pod_nodes: &[Option<NodeIdx>],
     ) -> Self {
+        let requests: Vec<Resources> = snapshot
+            .pods
+            .iter()
+            .zip(pod_nodes)
+            .map(|(p, n)| match n {
+                Some(_) => p.effective_requests(),
+                None => Resources::default(),
+            })
+            .collect();
+        Self::existing_with_pod_facts(snapshot, pod_nodes, &requests)
+    }
+
+    /// `existing_with_pod_nodes` when the caller also knows each bound pod's effective request
+    /// (`requests[i]` for `snapshot.pods[i]`).
+    pub fn existing_with_pod_facts(
+        snapshot: &ClusterSnapshot,
+        pod_nodes: &[Option<NodeIdx>],
+        requests: &[Resources],
+    ) -> Self {
         let mut state = Self::empty();
         let mut nodes: Vec<_> = snapshot.nodes.iter().collect();
         // Stable: of nodes sharing a name, the first listed is the one kept.
@@ -270,7 +325,10 @@ impl ClusterState {
                 continue;
             }
             last = Some(pod);
-            state.add_to_node(pod, node);
+            match requests.get(i) {
+                Some(request) => state.add_to_node_with(pod, node, request),
+                None => state.add_to_node(pod, node),
+            }
             let labels = state.label_sets.intern(&pod.namespace, &pod.labels);
             bound.push((pod.key(), BoundPod { node, labels }));
         }
@@ -420,9 +478,13 @@ impl ClusterState {
 
     /// The node side of a bind: its used resources, host ports and the inter-pod counters.
     fn add_to_node(&mut self, pod: &Pod, node: NodeIdx) {
-        let request = pod.effective_requests();
+        self.add_to_node_with(pod, node, &pod.effective_requests());
+    }
+
+    /// `add_to_node` with the pod's effective request already known.
+    fn add_to_node_with(&mut self, pod: &Pod, node: NodeIdx, request: &Resources) {
         let slot = &mut self.nodes[node];
-        slot.used.add_assign(&request);
+        slot.used.add_assign(request);
         slot.host_ports.extend(pod.host_ports());
         let labels = &self.nodes[node].labels;
         for (term, counts) in self.matching.iter_mut() {
