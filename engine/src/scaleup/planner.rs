@@ -151,6 +151,8 @@ struct Planner<'a> {
     fit_existing: Vec<String>,
     /// Pods per committed node.
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
+    /// Per class: its pods placed on planned nodes (what the lower bound covers).
+    helped: Vec<u64>,
     /// Every pod placed (on existing, in-flight or new nodes), in order; its node is read
     /// from the state when the plan is finished (right-sizing may have moved it).
     placement_order: Vec<&'a Pod>,
@@ -179,6 +181,7 @@ impl<'a> Planner<'a> {
         let order = processing_order(&classes, &options);
         let known: Vec<NodeIdx> = (0..state.node_count()).collect();
         let scans = vec![Scan::default(); classes.len()];
+        let helped = vec![0; classes.len()];
         Self {
             opts,
             statics,
@@ -190,6 +193,7 @@ impl<'a> Planner<'a> {
             fails: BTreeMap::new(),
             fit_existing: Vec::new(),
             planned_pods: BTreeMap::new(),
+            helped,
             placement_order: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(opts.seed),
             work: 0,
@@ -322,11 +326,14 @@ impl<'a> Planner<'a> {
                 let Some(node) = found else {
                     break;
                 };
-                self.state.bind(pod, node);
+                self.state.bind_with_request(pod, node, &class.request);
                 class.next += 1;
                 self.placement_order.push(pod);
                 match self.planned_pods.get_mut(&node) {
-                    Some(list) => list.push(pod.key()),
+                    Some(list) => {
+                        list.push(pod.key());
+                        self.helped[c] += 1;
+                    }
                     None => self.fit_existing.push(pod.key()),
                 }
             }
@@ -579,7 +586,7 @@ impl<'a> Planner<'a> {
                 }
                 if let Some(j) = slot {
                     hint = j;
-                    self.state.bind(pod, opened[j]);
+                    self.state.bind_with_request(pod, opened[j], &request);
                     bound.push((pod, opened[j]));
                     node_pods[j].push(pod);
                     count += 1;
@@ -615,7 +622,7 @@ impl<'a> Planner<'a> {
                 if j == opened.len() {
                     break;
                 }
-                self.state.bind(pod, opened[j]);
+                self.state.bind_with_request(pod, opened[j], &request);
                 bound.push((pod, opened[j]));
                 node_pods[j].push(pod);
                 count += 1;
@@ -665,12 +672,19 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                         let mut pods: Vec<&'a Pod> = Vec::new();
+                        let n = commit.then(|| self.fresh_node(o));
                         for &(c, k) in &bin.items {
                             let c = c as usize;
                             let start = self.classes[c].next + taken[&c];
-                            pods.extend_from_slice(
-                                &self.classes[c].members[start..start + k as usize],
-                            );
+                            let members = &self.classes[c].members[start..start + k as usize];
+                            if let Some(n) = n {
+                                for pod in members {
+                                    self.state
+                                        .bind_with_request(pod, n, &self.classes[c].request);
+                                    bound.push((pod, n));
+                                }
+                            }
+                            pods.extend_from_slice(members);
                             if let Some(t) = taken.get_mut(&c) {
                                 *t += k as usize;
                             }
@@ -678,12 +692,7 @@ impl<'a> Planner<'a> {
                                 used.add_assign(&self.classes[c].request.scaled(i64::from(k)));
                             }
                         }
-                        if commit {
-                            let n = self.fresh_node(o);
-                            for pod in &pods {
-                                self.state.bind(pod, n);
-                                bound.push((pod, n));
-                            }
+                        if let Some(n) = n {
                             opened.push(n);
                         }
                         node_pods.push(pods);
@@ -708,6 +717,7 @@ impl<'a> Planner<'a> {
         if commit {
             for (&c, &k) in &taken {
                 self.classes[c].next += k;
+                self.helped[c] += k as u64;
             }
         } else {
             for &(pod, _) in bound.iter().rev() {
@@ -852,7 +862,7 @@ impl<'a> Planner<'a> {
                 if self.state.check_with_request(pod, &request, m).is_err() {
                     break;
                 }
-                self.state.bind(pod, m);
+                self.state.bind_with_request(pod, m, &request);
                 moved += 1;
             }
             if moved == pods.len() {
@@ -870,7 +880,8 @@ impl<'a> Planner<'a> {
         (o, n)
     }
 
-    fn finish(self) -> ScaleUpPlan {
+    fn finish(mut self) -> ScaleUpPlan {
+        let mut planned_pods = std::mem::take(&mut self.planned_pods);
         let mut increases = Vec::new();
         for opt in &self.options {
             if opt.planned.is_empty() {
@@ -880,7 +891,7 @@ impl<'a> Planner<'a> {
                 .planned
                 .iter()
                 .map(|n| {
-                    let mut pods = self.planned_pods.get(n).cloned().unwrap_or_default();
+                    let mut pods = planned_pods.remove(n).unwrap_or_default();
                     pods.sort();
                     pods
                 })
@@ -1049,27 +1060,14 @@ impl<'a> Planner<'a> {
 
     /// Lower bound on new nodes and their cost for the pods the plan places on new nodes.
     fn lower_bound(&self, increases: &[GroupIncrease]) -> LowerBound {
-        let mut helped: BTreeMap<usize, u64> = BTreeMap::new();
-        // By (namespace, name), borrowed: the plan's keys are `namespace/name`, and neither
-        // part may contain a slash.
-        let mut by_key: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-        for (c, class) in self.classes.iter().enumerate() {
-            for p in &class.members {
-                by_key.insert((p.namespace.as_str(), p.name.as_str()), c);
-            }
-        }
-        for inc in increases {
-            for node in &inc.nodes {
-                for key in node {
-                    let Some(parts) = key.split_once('/') else {
-                        continue;
-                    };
-                    if let Some(&c) = by_key.get(&parts) {
-                        *helped.entry(c).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
+        // Pods of each class on the plan's new nodes, counted as they were placed.
+        let helped: BTreeMap<usize, u64> = self
+            .helped
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c, *n))
+            .collect();
         let planned_nodes: u32 = increases.iter().map(|i| i.count).sum();
         let planned_cost: f64 = increases.iter().map(|i| i.hourly_cost).sum();
         if helped.is_empty() {

@@ -465,15 +465,23 @@ impl ClusterState {
 
     /// Records `pod` on `node`. The caller has checked it fits (binding an unfit pod overcommits).
     pub fn bind(&mut self, pod: &Pod, node: NodeIdx) {
-        let key = pod.key();
-        if self.bound.contains_key(&key) {
-            return;
-        }
+        self.bind_with_request(pod, node, &pod.effective_requests());
+    }
+
+    /// `bind` when the caller already knows the pod's effective request (a planner's class).
+    pub fn bind_with_request(&mut self, pod: &Pod, node: NodeIdx, request: &Resources) {
+        // Counters first, while `bound` does not hold the pod yet (a new counter counts the
+        // bound pods); for a pod already bound they exist already, so this changes nothing.
         self.register_terms(pod);
-        self.bindings_version += 1;
-        self.add_to_node(pod, node);
         let labels = self.label_sets.intern(&pod.namespace, &pod.labels);
-        self.bound.insert(key, BoundPod { node, labels });
+        match self.bound.entry(pod.key()) {
+            std::collections::btree_map::Entry::Occupied(_) => return,
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(BoundPod { node, labels });
+            }
+        }
+        self.bindings_version += 1;
+        self.add_to_node_with(pod, node, request);
     }
 
     /// The node side of a bind: its used resources, host ports and the inter-pod counters.
