@@ -475,6 +475,11 @@ pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<
             }
         }
     }
+    if plan.placement_order.is_empty() && !listed.is_empty() {
+        return Err(
+            "the plan has no placement order (plan with `record_placement_order`)".to_string(),
+        );
+    }
     let mut on_new: Vec<&str> = plan
         .placement_order
         .iter()

@@ -173,7 +173,12 @@ fn the_scale_up_checker_catches_an_overcommitted_node() {
     })
     .to_string();
     let s = vpsie_engine::model::ClusterSnapshot::from_text(&text, "pending.json").unwrap();
-    let plan = plan_scale_up(&s, &ScaleUpOptions::default());
+    // The recheck replays the planner's placement order, which is recorded on request.
+    let opts = ScaleUpOptions {
+        record_placement_order: true,
+        ..ScaleUpOptions::default()
+    };
+    let plan = plan_scale_up(&s, &opts);
     assert_eq!(plan.node_count(), 3, "{}", plan.render_text());
     engine_invariants::recheck_planned_nodes(&s, &plan).unwrap();
 
