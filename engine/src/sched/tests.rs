@@ -593,3 +593,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn name_index_finds_every_name_and_nothing_else() {
+    use crate::sched::NameIndex;
+    // Long shared prefixes, as node names of one cluster have.
+    let owned: Vec<String> = (0..2_000)
+        .map(|i| format!("perf-kubernetes-1000-workers-{i:05}"))
+        .collect();
+    let mut names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    let index = NameIndex::new(&names);
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(index.find(name), Some(i), "{name}");
+    }
+    for absent in [
+        "",
+        "perf-kubernetes-1000-workers-",
+        "perf-kubernetes-1000-workers-02000",
+        "perf-kubernetes-1000-workers-00001 ",
+    ] {
+        assert_eq!(index.find(absent), None, "{absent:?}");
+    }
+    assert_eq!(NameIndex::new(&[]).find("a"), None);
+}
+
+#[test]
+fn binding_a_bound_pod_again_changes_nothing() {
+    let s = zoned_cluster(json!([app_pod("db-0", "db", "a1")]));
+    let mut state = ClusterState::from_snapshot(&s);
+    let web = pod(json!({"name": "w", "labels": {"app": "web"},
+        "containers": [{"requests": {"cpu": "250m"}}]}));
+    let (a1, a2) = (
+        state.find_node("a1").unwrap(),
+        state.find_node("a2").unwrap(),
+    );
+    state.bind(&web, a2);
+    let used = state.used(a2).clone();
+    state.bind(&web, a2);
+    state.bind(&web, a1);
+    assert_eq!(state.used(a2), &used);
+    assert_eq!(state.used(a1).cpu_milli, 0);
+    assert_eq!(state.node_of("default/w"), Some(a2));
+    // A term registered after the bind counts the pod once: one web pod on a2 repels a second
+    // pod anti-affine to web by hostname there, and only there.
+    let shy = pod(json!({"name": "s", "affinity": {"podAntiAffinity": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}}));
+    assert!(state.check(&shy, a2).is_err());
+    assert!(state.check(&shy, a1).is_ok());
+    state.unbind(&web);
+    assert!(state.check(&shy, a2).is_ok());
+    assert_eq!(state.used(a2).pods, 0);
+}
