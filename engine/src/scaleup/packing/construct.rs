@@ -5,6 +5,7 @@
 //! one by one would do, so 50,000 identical items cost one step per bin they touch.
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use super::instance::{BinLoad, Instance, Work};
 
@@ -59,22 +60,40 @@ pub(crate) fn best_fit_decreasing(
         let mut left = inst.types[ty].count;
         // Weights and slacks are non-negative, where the bit patterns order like the values;
         // a little below the weight, so float rounding never skips a feasible bin.
-        let start = order_key(inst.types[ty].weight * (1.0 - 1e-9));
+        let start_key = order_key(inst.types[ty].weight * (1.0 - 1e-9));
+        // The bins from the start key up to `resume` cannot take this type: each was found
+        // unable, or was just filled with as many copies as fit, and bins only fill up. The
+        // search for the next copy goes on after them instead of visiting them again, and
+        // charges them as if it had (`skipped`), so the work spent, and everything the
+        // budget decides later, stays what a scan from the start gives.
+        let mut skipped: u64 = 0;
+        let mut resume: Option<(u64, usize)> = None;
+        let mut none_left = false;
         while left > 0 {
+            work.spend(skipped);
             let mut best = None;
-            for &(_, i) in by_slack.range((start, 0)..) {
-                work.spend(1);
-                if bins[i].room_for(inst, ty, 1) > 0 {
-                    best = Some(i);
-                    break;
+            if !none_left {
+                let range = match resume {
+                    None => by_slack.range((start_key, 0)..),
+                    Some(r) => by_slack.range((Bound::Excluded(r), Bound::Unbounded)),
+                };
+                for &(key, i) in range {
+                    work.spend(1);
+                    if bins[i].room_for(inst, ty, 1) > 0 {
+                        best = Some((key, i));
+                        break;
+                    }
+                    skipped += 1;
                 }
             }
             let i = match best {
-                Some(i) => {
-                    by_slack.remove(&(slack_key(inst, &bins[i]), i));
+                Some((key, i)) => {
+                    by_slack.remove(&(key, i));
+                    resume = Some((key, i));
                     i
                 }
                 None => {
+                    none_left = true;
                     work.spend(1);
                     bins.push(inst.empty_bin());
                     bins.len() - 1
@@ -83,7 +102,12 @@ pub(crate) fn best_fit_decreasing(
             // After adding, this bin only gets tighter, so best fit keeps choosing it.
             let k = bins[i].room_for(inst, ty, left);
             bins[i].add(inst, ty, k);
-            by_slack.insert((slack_key(inst, &bins[i]), i));
+            let key = slack_key(inst, &bins[i]);
+            by_slack.insert((key, i));
+            // Its slack only went down: it lands below `resume`, among the bins skipped.
+            if key >= start_key {
+                skipped += 1;
+            }
             if k == 0 {
                 break;
             }
@@ -250,6 +274,92 @@ impl SlackSearch<'_> {
                     return;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::scaleup::packing::{ItemClass, PackProblem};
+
+    /// Best fit by a scan from the item's weight on every copy: what `best_fit_decreasing`
+    /// must match, bins and work alike.
+    fn best_fit_by_rescanning(inst: &Instance, order: &[usize], work: &mut Work) -> Vec<BinLoad> {
+        let mut bins: Vec<BinLoad> = Vec::new();
+        let mut by_slack: BTreeSet<(u64, usize)> = BTreeSet::new();
+        for &ty in order {
+            let mut left = inst.types[ty].count;
+            let start = order_key(inst.types[ty].weight * (1.0 - 1e-9));
+            while left > 0 {
+                let mut best = None;
+                for &(_, i) in by_slack.range((start, 0)..) {
+                    work.spend(1);
+                    if bins[i].room_for(inst, ty, 1) > 0 {
+                        best = Some(i);
+                        break;
+                    }
+                }
+                let i = match best {
+                    Some(i) => {
+                        by_slack.remove(&(slack_key(inst, &bins[i]), i));
+                        i
+                    }
+                    None => {
+                        work.spend(1);
+                        bins.push(inst.empty_bin());
+                        bins.len() - 1
+                    }
+                };
+                let k = bins[i].room_for(inst, ty, left);
+                bins[i].add(inst, ty, k);
+                by_slack.insert((slack_key(inst, &bins[i]), i));
+                if k == 0 {
+                    break;
+                }
+                left -= k;
+            }
+        }
+        bins
+    }
+
+    #[test]
+    fn best_fit_skipping_full_bins_matches_a_rescan_and_its_work() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for case in 0..300 {
+            let dims = 1 + case % 3;
+            let capacity: Vec<i64> = (0..dims).map(|_| rng.random_range(10..60)).collect();
+            let classes: Vec<ItemClass> = (0..rng.random_range(1..12u32))
+                .map(|id| {
+                    let size = capacity
+                        .iter()
+                        .map(|&c| rng.random_range(0..=c / 2 + 1))
+                        .collect();
+                    let mut class = ItemClass::new(id, size, rng.random_range(1..40));
+                    if rng.random_range(0..4) == 0 {
+                        class.max_per_bin = Some(rng.random_range(1..4));
+                    }
+                    class
+                })
+                .collect();
+            let problem = PackProblem { capacity, classes };
+            let Ok(inst) = Instance::build(&problem) else {
+                continue;
+            };
+            let order: Vec<usize> = (0..inst.types.len()).collect();
+            let mut fast_work = Work {
+                used: 0,
+                budget: u64::MAX,
+            };
+            let mut slow_work = fast_work.clone();
+            let fast = best_fit_decreasing(&inst, &order, &mut fast_work);
+            let slow = best_fit_by_rescanning(&inst, &order, &mut slow_work);
+            let items = |bins: &[BinLoad]| bins.iter().map(|b| b.items.clone()).collect::<Vec<_>>();
+            assert_eq!(items(&fast), items(&slow), "case {case}");
+            assert_eq!(fast_work.used, slow_work.used, "case {case}");
         }
     }
 }
