@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{Value, json};
 use vpsie_engine::autoscaler::{Action, AutoscalerConfig, LoopState, step};
-use vpsie_engine::model::{ClusterSnapshot, NodeGroup, Pod, VpsieSize};
+use vpsie_engine::model::{ClusterSnapshot, NodeGroup, Pod};
 use vpsie_engine::scaledown::pdb::disruptions_allowed;
 use vpsie_engine::scaledown::{
     ConsolidationPolicy, RemovalKind, ScaleDownOptions, ScaleDownPlan, apply_removals,
@@ -390,17 +390,6 @@ pub fn run(data: &[u8]) {
     check_loop_step(&spec, &snapshot);
 }
 
-/// Every option the scale-up planner may pick: existing groups and unused sizes per zone.
-fn option_templates(s: &ClusterSnapshot) -> Vec<(NodeGroup, VpsieSize, NodeTemplate)> {
-    candidate_groups(s)
-        .into_iter()
-        .map(|c| {
-            let t = template_for(s, &c.group, &c.size);
-            (c.group, c.size, t)
-        })
-        .collect()
-}
-
 /// Nodes and cores the cluster has or has asked for (the limits' starting point).
 fn cluster_totals(s: &ClusterSnapshot) -> (u64, u64) {
     let size_of_group = |g: &str| {
@@ -447,14 +436,15 @@ fn group_count(s: &ClusterSnapshot, group: &str) -> u64 {
 pub fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), String> {
     let mut state = ClusterState::from_snapshot(s);
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
-    let templates = option_templates(s);
+    let candidates = candidate_groups(s);
     // Where the plan lists each pod: (template, node name).
     let mut listed: BTreeMap<&str, (&NodeTemplate, String)> = BTreeMap::new();
     for inc in &plan.increases {
-        let (_, _, template) = templates
+        let template = &candidates
             .iter()
-            .find(|(g, _, _)| g.name == inc.group)
-            .ok_or(format!("unknown group {}", inc.group))?;
+            .find(|c| c.group.name == inc.group)
+            .ok_or(format!("unknown group {}", inc.group))?
+            .template;
         if inc.nodes.len() != inc.count as usize {
             return Err(format!(
                 "{} lists {} nodes for a count of {}",
@@ -791,11 +781,11 @@ pub fn verify_scale_down(s: &ClusterSnapshot, plan: &ScaleDownPlan) -> Result<()
                 .retain(|p| !p.node_name.as_deref().is_some_and(|n| gone.contains(n)));
         }
         let mut state = ClusterState::existing_only(&after);
-        let templates = option_templates(s);
+        let candidates = candidate_groups(s);
         for r in &plan.replacements {
             for a in &r.add {
-                let template = match templates.iter().find(|(g, _, _)| g.name == a.group) {
-                    Some((_, _, t)) => t.clone(),
+                let template = match candidates.iter().find(|c| c.group.name == a.group) {
+                    Some(c) => c.template.clone(),
                     None => {
                         // A replacement may name a new group of a size already in use.
                         let size = s

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget, Resources};
-use crate::sched::existing_node_names;
+use crate::sched::{NameIndex, existing_node_names};
 
 /// Budgets of every PDB of a snapshot, with a running count of what the decision consumed.
 #[derive(Debug, Clone)]
@@ -242,9 +242,8 @@ impl PdbLedger {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
         let names = existing_node_names(snapshot);
         let source = ledger_order(snapshot);
-        let facts = PodFacts::new(snapshot, &source, names.len(), |name| {
-            names.binary_search(&name).ok()
-        });
+        let index = NameIndex::new(&names);
+        let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
         Self::with_facts(snapshot, source, &facts)
     }
 

@@ -66,20 +66,19 @@ pub(crate) struct NodeOption {
 }
 
 impl NodeOption {
-    fn new(
-        snapshot: &ClusterSnapshot,
-        group: &NodeGroup,
-        size: &VpsieSize,
-        new_group: bool,
-        room: u32,
-    ) -> Self {
-        let template = template_for(snapshot, group, size);
+    fn new(candidate: CandidateGroup, room: u32) -> Self {
+        let CandidateGroup {
+            group,
+            size,
+            new_group,
+            template,
+        } = candidate;
         let mut static_labels = template.labels.clone();
         static_labels.insert(LABEL_HOSTNAME.to_string(), format!("{}-new", group.name));
         let capacity = template.workload_capacity();
         Self {
             name: group.name.clone(),
-            size: size.clone(),
+            size,
             template,
             static_labels,
             capacity,
@@ -114,6 +113,8 @@ pub struct CandidateGroup {
     pub group: NodeGroup,
     pub size: VpsieSize,
     pub new_group: bool,
+    /// What a new node of the group looks like (`template_for`).
+    pub template: NodeTemplate,
 }
 
 /// Every group the scale-up planner weighs: the snapshot's groups whose size is in the
@@ -132,6 +133,7 @@ pub fn candidate_groups(snapshot: &ClusterSnapshot) -> Vec<CandidateGroup> {
         .filter_map(|g| {
             let size = size_by_name.get(g.size.as_str())?;
             Some(CandidateGroup {
+                template: template_for(snapshot, g, size),
                 group: (*g).clone(),
                 size: (*size).clone(),
                 new_group: false,
@@ -153,21 +155,23 @@ pub fn candidate_groups(snapshot: &ClusterSnapshot) -> Vec<CandidateGroup> {
             if groups.iter().any(|g| g.name == name) {
                 continue;
             }
+            let group = NodeGroup {
+                name,
+                size: size.name.clone(),
+                min: 0,
+                max: u32::MAX,
+                labels: BTreeMap::new(),
+                taints: Vec::new(),
+                zone: zone.clone(),
+                datacenter: None,
+                priority: NEW_GROUP_PRIORITY,
+                system_reserved: None,
+                scale_down_utilization_threshold: None,
+                shared_max: None,
+            };
             out.push(CandidateGroup {
-                group: NodeGroup {
-                    name,
-                    size: size.name.clone(),
-                    min: 0,
-                    max: u32::MAX,
-                    labels: BTreeMap::new(),
-                    taints: Vec::new(),
-                    zone: zone.clone(),
-                    datacenter: None,
-                    priority: NEW_GROUP_PRIORITY,
-                    system_reserved: None,
-                    scale_down_utilization_threshold: None,
-                    shared_max: None,
-                },
+                template: template_for(snapshot, &group, size),
+                group,
                 size: (*size).clone(),
                 new_group: true,
             });
@@ -186,7 +190,7 @@ pub(crate) fn build_options(
         *current.entry(g).or_insert(0) += 1;
     }
     let mut options: Vec<NodeOption> = candidate_groups(snapshot)
-        .iter()
+        .into_iter()
         .map(|c| {
             let used = current.get(c.group.name.as_str()).copied().unwrap_or(0);
             // A proposal has no max of its own; what it may add is bounded by the limits.
@@ -195,7 +199,7 @@ pub(crate) fn build_options(
             } else {
                 c.group.max.saturating_sub(used)
             };
-            NodeOption::new(snapshot, &c.group, &c.size, c.new_group, room)
+            NodeOption::new(c, room)
         })
         .collect();
     options.sort_by(|a, b| a.name.cmp(&b.name));

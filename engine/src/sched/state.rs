@@ -326,8 +326,8 @@ impl ClusterState {
             }
             last = Some(pod);
             match requests.get(i) {
-                Some(request) => state.add_to_node_with(pod, node, request),
-                None => state.add_to_node(pod, node),
+                Some(request) => state.add_to_node(pod, node, request),
+                None => state.add_to_node(pod, node, &pod.effective_requests()),
             }
             let labels = state.label_sets.intern(&pod.namespace, &pod.labels);
             bound.push((pod.key(), BoundPod { node, labels }));
@@ -481,16 +481,12 @@ impl ClusterState {
             }
         }
         self.bindings_version += 1;
-        self.add_to_node_with(pod, node, request);
+        self.add_to_node(pod, node, request);
     }
 
-    /// The node side of a bind: its used resources, host ports and the inter-pod counters.
-    fn add_to_node(&mut self, pod: &Pod, node: NodeIdx) {
-        self.add_to_node_with(pod, node, &pod.effective_requests());
-    }
-
-    /// `add_to_node` with the pod's effective request already known.
-    fn add_to_node_with(&mut self, pod: &Pod, node: NodeIdx, request: &Resources) {
+    /// The node side of a bind of `pod`, whose effective request is `request`: the node's used
+    /// resources, host ports and the inter-pod counters.
+    fn add_to_node(&mut self, pod: &Pod, node: NodeIdx, request: &Resources) {
         let slot = &mut self.nodes[node];
         slot.used.add_assign(request);
         slot.host_ports.extend(pod.host_ports());

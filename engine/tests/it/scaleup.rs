@@ -7,13 +7,13 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use vpsie_engine::model::{ClusterSnapshot, NodeGroup, Pod, VpsieSize};
+use vpsie_engine::model::{ClusterSnapshot, Pod};
 use vpsie_engine::scaleup::packing::{ItemClass, PackProblem, ffd};
 use vpsie_engine::scaleup::{
-    ClusterLimits, ExpanderKind, GroupBlock, ScaleUpOptions, ScaleUpPlan, candidate_groups,
-    new_group_name, plan_scale_up,
+    CandidateGroup, ClusterLimits, ExpanderKind, GroupBlock, ScaleUpOptions, ScaleUpPlan,
+    candidate_groups, new_group_name, plan_scale_up,
 };
-use vpsie_engine::sched::{ClusterState, NodeTemplate, static_fit, template_for};
+use vpsie_engine::sched::{ClusterState, static_fit};
 
 /// The VPSie example catalogue (vpsie-api.md §7).
 fn catalogue() -> Value {
@@ -663,17 +663,6 @@ fn build(spec: &Spec) -> (ClusterSnapshot, ScaleUpOptions) {
     (snapshot, opts)
 }
 
-/// Every way to add nodes: the groups, and unused sizes as new groups per zone.
-fn option_templates(s: &ClusterSnapshot) -> Vec<(NodeGroup, VpsieSize, NodeTemplate)> {
-    candidate_groups(s)
-        .into_iter()
-        .map(|c| {
-            let t = template_for(s, &c.group, &c.size);
-            (c.group, c.size, t)
-        })
-        .collect()
-}
-
 fn shuffled(s: &ClusterSnapshot, seed: u64) -> ClusterSnapshot {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut t = s.clone();
@@ -692,9 +681,10 @@ fn recheck_planned_nodes(s: &ClusterSnapshot, plan: &ScaleUpPlan) -> Result<(), 
     let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
     let mut todo: Vec<(usize, &Pod)> = Vec::new();
     for inc in &plan.increases {
-        let (_, _, template) = option_templates(s)
+        let template = candidate_groups(s)
             .into_iter()
-            .find(|(g, _, _)| g.name == inc.group)
+            .find(|c| c.group.name == inc.group)
+            .map(|c| c.template)
             .ok_or(format!("unknown group {}", inc.group))?;
         for (k, node) in inc.nodes.iter().enumerate() {
             if node.is_empty() {
@@ -805,16 +795,16 @@ proptest! {
         let (s, opts) = build(&spec);
         let plan = plan_scale_up(&s, &opts);
         let pods: BTreeMap<String, &Pod> = s.pods.iter().map(|p| (p.key(), p)).collect();
-        let templates = option_templates(&s);
+        let candidates = candidate_groups(&s);
         for v in &plan.unschedulable {
             let pod = pods[&v.pod];
-            let fitting: Vec<&(NodeGroup, VpsieSize, NodeTemplate)> =
-                templates.iter().filter(|(_, _, t)| static_fit(pod, t).is_ok()).collect();
+            let fitting: Vec<&CandidateGroup> =
+                candidates.iter().filter(|c| static_fit(pod, &c.template).is_ok()).collect();
             match v.reason.code() {
                 "node_selector_mismatch" | "node_affinity_mismatch" | "taint_not_tolerated"
                 | "exceeds_largest_size" | "no_node_options" => {
                     prop_assert!(fitting.is_empty(), "{} fits {:?} yet: {}", v.pod,
-                        fitting.iter().map(|f| &f.0.name).collect::<Vec<_>>(), v.reason);
+                        fitting.iter().map(|f| &f.group.name).collect::<Vec<_>>(), v.reason);
                 }
                 "group_at_max" | "cluster_node_limit" | "cluster_cpu_limit" | "group_blocked" => {
                     // Every fitting option is blocked or has no room left after the plan.
@@ -823,7 +813,7 @@ proptest! {
                     let planned_cores: u64 = plan.increases.iter().map(|i| {
                         s.sizes.iter().find(|x| x.name == i.size).map_or(0, |x| u64::from(x.vcpu)) * u64::from(i.count)
                     }).sum();
-                    for (g, size, _) in fitting {
+                    for CandidateGroup { group: g, size, .. } in fitting {
                         let blocked = opts.blocked_groups.contains_key(&g.name);
                         let current = s.nodes.iter().filter(|n| n.node_group.as_deref() == Some(&g.name)).count() as u64
                             + s.in_flight.iter().filter(|f| f.node_group == g.name).count() as u64

@@ -43,7 +43,7 @@ pub(crate) fn improve(
         attempt += 1;
         work.spend(best.len() as u64);
         let base_len = best.len();
-        let freed = pick_bins_to_empty(&best, attempt, rng, &mut scratch.order, &mut sorted);
+        let freed = pick_bins_to_empty(&best, attempt, rng, &mut scratch.by_fill, &mut sorted);
         free.iter_mut().for_each(|f| *f = 0);
         for &i in &freed {
             for &(ty, k) in &best[i].items {
@@ -151,7 +151,7 @@ fn squared_fill<'b>(bins: impl Iterator<Item = &'b BinLoad>) -> f64 {
     bins.map(|b| b.fill * b.fill).sum()
 }
 
-/// Buffers `best_move` reuses from call to call.
+/// Buffers the search reuses from attempt to attempt.
 #[derive(Debug, Default)]
 struct Scratch {
     /// The free items changed since `free_types`, `ins` and `in_weights` were built.
@@ -161,7 +161,8 @@ struct Scratch {
     ins: Vec<[(usize, u32); 2]>,
     in_weights: Vec<f64>,
     residual: Vec<i64>,
-    order: Vec<usize>,
+    /// Bin indices by fill (see `pick_bins_to_empty`).
+    by_fill: Vec<usize>,
 }
 
 /// A change to one bin against the free items.
