@@ -153,8 +153,9 @@ struct Planner<'a> {
     planned_pods: BTreeMap<NodeIdx, Vec<String>>,
     /// Per class: its pods placed on planned nodes (what the lower bound covers).
     helped: Vec<u64>,
-    /// Every pod placed (on existing, in-flight or new nodes), in order; its node is read
-    /// from the state when the plan is finished (right-sizing may have moved it).
+    /// When `record_placement_order` asks: every pod placed (existing, in-flight or new nodes),
+    /// in order; its node is read from the state when the plan is finished (right-sizing may
+    /// have moved it).
     placement_order: Vec<&'a Pod>,
     rng: ChaCha8Rng,
     work: u64,
@@ -328,7 +329,9 @@ impl<'a> Planner<'a> {
                 };
                 self.state.bind_with_request(pod, node, &class.request);
                 class.next += 1;
-                self.placement_order.push(pod);
+                if self.opts.record_placement_order {
+                    self.placement_order.push(pod);
+                }
                 match self.planned_pods.get_mut(&node) {
                     Some(list) => {
                         list.push(pod.key());
@@ -757,7 +760,9 @@ impl<'a> Planner<'a> {
             };
             self.commit_node(target, node, pods);
         }
-        self.placement_order.extend_from_slice(&outcome.order);
+        if self.opts.record_placement_order {
+            self.placement_order.extend_from_slice(&outcome.order);
+        }
     }
 
     /// Where a node of `o` may move when right-sized, or `None` when it cannot (an expander
@@ -922,21 +927,19 @@ impl<'a> Planner<'a> {
             }
         }
         unschedulable.sort_by(|a, b| a.pod.cmp(&b.pod));
-        let mut fit_existing = self.fit_existing.clone();
+        let mut fit_existing = std::mem::take(&mut self.fit_existing);
         fit_existing.sort();
         let bound = self.lower_bound(&increases);
-        let placement_order = if !self.opts.record_placement_order {
-            Vec::new()
-        } else {
-            self.placement_order
-                .iter()
-                .filter_map(|pod| {
-                    let key = pod.key();
-                    let node = self.state.node_of(&key)?;
-                    Some((key, self.state.node_name(node).to_string()))
-                })
-                .collect()
-        };
+        // Empty unless asked for: nothing was recorded then.
+        let placement_order = self
+            .placement_order
+            .iter()
+            .filter_map(|pod| {
+                let key = pod.key();
+                let node = self.state.node_of(&key)?;
+                Some((key, self.state.node_name(node).to_string()))
+            })
+            .collect();
         ScaleUpPlan {
             increases,
             unschedulable,
