@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::ClusterSnapshot;
-use crate::scaledown::{ConsolidationPolicy, ScaleDownOptions, ScaleDownPlan, plan_scale_down};
+use crate::scaledown::{ConsolidationPolicy, ScaleDownCache, ScaleDownOptions, ScaleDownPlan};
 use crate::scaleup::{
     ClusterLimits, ExpanderKind, GroupBlock, ScaleUpOptions, ScaleUpPlan, plan_scale_up,
 };
@@ -42,12 +42,14 @@ pub(crate) fn scale_up(
 }
 
 /// Runs the scale-down planner, asking for every removable node (`max_nodes` = all nodes) so
-/// the loop can run unneeded-since timers on all of them and act on a prefix.
+/// the loop can run unneeded-since timers on all of them and act on a prefix. `cache` carries
+/// the decision's per-pod work from one step to the next.
 pub(crate) fn scale_down(
     snapshot: &ClusterSnapshot,
     config: &AutoscalerConfig,
     protected_nodes: BTreeMap<String, String>,
     consolidate: bool,
+    cache: &mut ScaleDownCache,
 ) -> ScaleDownPlan {
     let down = &config.scale_down;
     let opts = ScaleDownOptions {
@@ -65,7 +67,7 @@ pub(crate) fn scale_down(
         },
         protected_nodes,
     };
-    plan_scale_down(snapshot, &opts)
+    cache.plan(snapshot, &opts)
 }
 
 /// Line-oriented rendering of a scale-up plan for the decision.

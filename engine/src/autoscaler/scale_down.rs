@@ -218,7 +218,13 @@ pub(crate) fn run(
     );
 
     let planner = planner_snapshot(snapshot, config);
-    let plan = planners::scale_down(&planner, config, protected.clone(), true);
+    let plan = planners::scale_down(
+        &planner,
+        config,
+        protected.clone(),
+        true,
+        &mut state.scale_down_cache,
+    );
     let unneeded: BTreeSet<String> = plan
         .removals
         .iter()
@@ -312,7 +318,13 @@ pub(crate) fn run(
                 "unneeded for less than the unneeded time".to_string(),
             );
         }
-        Some(planners::scale_down(&planner, config, more, false))
+        Some(planners::scale_down(
+            &planner,
+            config,
+            more,
+            false,
+            &mut state.scale_down_cache,
+        ))
     } else {
         None
     };

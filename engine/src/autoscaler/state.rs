@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::scaledown::ScaleDownCache;
+
 use super::config::AutoscalerConfig;
 use super::record::{NodePhase, Purpose, VpsieNodeRecord};
 
@@ -34,6 +36,11 @@ pub struct LoopState {
     pub next_sequence: u64,
     /// `now` of the last step.
     pub last_step_ms: Option<i64>,
+    /// Scale-down work kept for the next step. Not part of the state's value: never saved or
+    /// compared, and a clone starts without it (the next decision builds it again).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub scale_down_cache: ScaleDownCache,
 }
 
 /// Per-group state.

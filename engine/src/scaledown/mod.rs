@@ -38,6 +38,7 @@
 
 mod apply;
 pub mod blocking;
+mod cache;
 pub mod consolidation;
 pub mod pdb;
 mod place;
@@ -47,6 +48,7 @@ pub mod replace;
 mod types;
 
 pub use apply::apply_removals;
+pub use cache::{CacheStats, ScaleDownCache};
 pub use consolidation::ConsolidationPolicy;
 pub use planner::plan_scale_down;
 pub use types::{

@@ -110,22 +110,23 @@ pub struct Placer<'a> {
 
 /// A `Placer` built on first use: most decisions of a settled cluster stop every candidate at
 /// a check that needs no placement (group at min, not under-utilized), and building the
-/// placement state is the largest fixed cost of a decision.
+/// placement state is the largest fixed cost of a decision. A caller that kept the state of an
+/// earlier decision, brought up to date, hands it in instead (`with_state`).
 #[derive(Debug)]
 pub struct LazyPlacer<'a> {
     snapshot: &'a ClusterSnapshot,
-    /// Node index of each snapshot pod, as `ClusterState::existing_with_pod_nodes` takes it.
-    pod_nodes: Vec<Option<NodeIdx>>,
+    /// Node index of each snapshot pod, as `ClusterState::existing_with_pod_facts` takes it.
+    pod_nodes: &'a [Option<NodeIdx>],
     /// Effective request of each snapshot pod.
-    pod_requests: Vec<Resources>,
+    pod_requests: &'a [Resources],
     placer: Option<Placer<'a>>,
 }
 
 impl<'a> LazyPlacer<'a> {
     pub fn new(
         snapshot: &'a ClusterSnapshot,
-        pod_nodes: Vec<Option<NodeIdx>>,
-        pod_requests: Vec<Resources>,
+        pod_nodes: &'a [Option<NodeIdx>],
+        pod_requests: &'a [Resources],
     ) -> Self {
         Self {
             snapshot,
@@ -135,15 +136,38 @@ impl<'a> LazyPlacer<'a> {
         }
     }
 
+    /// A placer over `state`, which must equal what `get` would build from the snapshot.
+    pub fn with_state(
+        snapshot: &'a ClusterSnapshot,
+        pod_nodes: &'a [Option<NodeIdx>],
+        pod_requests: &'a [Resources],
+        state: Option<ClusterState>,
+    ) -> Self {
+        Self {
+            placer: state.map(Placer::new),
+            ..Self::new(snapshot, pod_nodes, pod_requests)
+        }
+    }
+
     /// The placer over the snapshot's existing nodes and bound pods.
     pub fn get(&mut self) -> &mut Placer<'a> {
         self.placer.get_or_insert_with(|| {
             Placer::new(ClusterState::existing_with_pod_facts(
                 self.snapshot,
-                &self.pod_nodes,
-                &self.pod_requests,
+                self.pod_nodes,
+                self.pod_requests,
             ))
         })
+    }
+
+    /// The placement state, if it was built.
+    pub fn built(&mut self) -> Option<&mut Placer<'a>> {
+        self.placer.as_mut()
+    }
+
+    /// The placement state, if it was built or handed in.
+    pub fn into_state(self) -> Option<ClusterState> {
+        self.placer.map(|p| p.state)
     }
 }
 

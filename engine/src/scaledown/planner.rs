@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::{NameIndex, NodeIdx, existing_node_names};
+use crate::sched::{ClusterState, NameIndex, NodeIdx, existing_node_names};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
@@ -438,10 +438,24 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     let source = ledger_order(snapshot);
     let index = NameIndex::new(&names);
     let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
-    let ledger = PdbLedger::with_facts(snapshot, source, &facts);
-    let nodes = analyse(snapshot, opts, &names, &facts);
-    let pod_nodes = facts.node;
-    let pod_requests = facts.request;
+    decide(snapshot, opts, &names, source, &facts, None, false).0
+}
+
+/// The decision from the per-pod facts (`names` are the node names sorted, duplicates once, and
+/// `source` is [`ledger_order`]). `state`, when given, is the placement state of the snapshot
+/// (what `LazyPlacer` would build). With `keep_state`, the placement state, if the decision
+/// built or was given one, is returned as it was before the decision's simulations.
+pub(crate) fn decide(
+    snapshot: &ClusterSnapshot,
+    opts: &ScaleDownOptions,
+    names: &[&str],
+    source: Vec<usize>,
+    facts: &PodFacts,
+    state: Option<ClusterState>,
+    keep_state: bool,
+) -> (ScaleDownPlan, Option<ClusterState>) {
+    let ledger = PdbLedger::with_facts(snapshot, source, facts);
+    let nodes = analyse(snapshot, opts, names, facts);
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -458,7 +472,7 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     let mut d = Decision {
         snapshot,
         opts,
-        placer: LazyPlacer::new(snapshot, pod_nodes, pod_requests),
+        placer: LazyPlacer::with_state(snapshot, &facts.node, &facts.request, state),
         nodes,
         ledger,
         group_size,
@@ -469,124 +483,160 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
         cluster_cost,
         cluster_disruption,
     };
-    let mut removals: Vec<NodeRemoval> = Vec::new();
-    let mut verdicts: BTreeMap<usize, KeepReason> = BTreeMap::new();
-    let mut empties_removed: u32 = 0;
-    let order = candidate_order(&d.nodes);
+    let plan = d.plan();
+    let state = if keep_state {
+        d.into_base_state(names.len())
+    } else {
+        None
+    };
+    (plan, state)
+}
 
-    // Pass 1: empty and under-utilized nodes (Cluster Autoscaler's rules); pass 2: nodes above
-    // the threshold whose removal passes the consolidation rule.
-    for consolidating in [false, true] {
-        if consolidating && !opts.consolidation.enabled {
-            break;
-        }
-        for &i in &order {
-            if d.gone.contains(&i) || (!consolidating && verdicts.contains_key(&i)) {
-                continue;
+impl Decision<'_> {
+    /// Undoes the removals and the replacement this decision committed (pods back on their
+    /// nodes, the nodes schedulable again, nodes added from templates dropped) and returns the
+    /// placement state, if it was built. `existing` is the number of existing nodes.
+    fn into_base_state(mut self, existing: usize) -> Option<ClusterState> {
+        let placer = self.placer.built()?;
+        for &i in &self.gone {
+            for pod in &self.nodes[i].pods {
+                placer.state.unbind(pod);
             }
-            if consolidating {
-                // Only nodes that pass 1 kept for utilization get a second chance.
-                if !matches!(verdicts.get(&i), Some(KeepReason::NotUnderutilized { .. })) {
+        }
+        for &i in &self.gone {
+            let idx = self.nodes[i].idx;
+            for pod in &self.nodes[i].pods {
+                placer.state.bind(pod, idx);
+            }
+            placer.state.set_schedulable(idx, true);
+        }
+        placer.state.truncate_nodes(existing);
+        self.placer.into_state()
+    }
+
+    /// The greedy passes and the replacement (see the module documentation).
+    fn plan(&mut self) -> ScaleDownPlan {
+        let d = self;
+        let opts = d.opts;
+        let mut removals: Vec<NodeRemoval> = Vec::new();
+        let mut verdicts: BTreeMap<usize, KeepReason> = BTreeMap::new();
+        let mut empties_removed: u32 = 0;
+        let order = candidate_order(&d.nodes);
+
+        // Pass 1: empty and under-utilized nodes (Cluster Autoscaler's rules); pass 2: nodes above
+        // the threshold whose removal passes the consolidation rule.
+        for consolidating in [false, true] {
+            if consolidating && !opts.consolidation.enabled {
+                break;
+            }
+            for &i in &order {
+                if d.gone.contains(&i) || (!consolidating && verdicts.contains_key(&i)) {
                     continue;
                 }
-            } else if !d.nodes[i].underutilized {
-                let threshold = d.nodes[i]
-                    .group
-                    .and_then(|g| g.scale_down_utilization_threshold)
-                    .unwrap_or(opts.utilization_threshold);
-                verdicts.insert(
-                    i,
-                    KeepReason::NotUnderutilized {
-                        cpu: d.nodes[i].cpu,
-                        memory: d.nodes[i].memory,
-                        threshold,
-                    },
-                );
-                continue;
-            }
-            if let Some(reason) = gate(&d, i, removals.len(), empties_removed) {
-                verdicts.insert(i, reason);
-                continue;
-            }
-            match d.try_empty(i, true) {
-                Trial::Failed(reason) => {
-                    verdicts.insert(i, reason);
+                if consolidating {
+                    // Only nodes that pass 1 kept for utilization get a second chance.
+                    if !matches!(verdicts.get(&i), Some(KeepReason::NotUnderutilized { .. })) {
+                        continue;
+                    }
+                } else if !d.nodes[i].underutilized {
+                    let threshold = d.nodes[i]
+                        .group
+                        .and_then(|g| g.scale_down_utilization_threshold)
+                        .unwrap_or(opts.utilization_threshold);
+                    verdicts.insert(
+                        i,
+                        KeepReason::NotUnderutilized {
+                            cpu: d.nodes[i].cpu,
+                            memory: d.nodes[i].memory,
+                            threshold,
+                        },
+                    );
+                    continue;
                 }
-                Trial::Placed(evictions, dests) => {
-                    let kind = if d.nodes[i].empty {
-                        RemovalKind::Empty
-                    } else if consolidating {
-                        RemovalKind::Consolidated
-                    } else {
-                        RemovalKind::Underutilized
-                    };
-                    if consolidating {
-                        let savings = safe_div(d.nodes[i].price, d.cluster_cost);
-                        let disruption =
-                            safe_div(d.nodes[i].disruption() as f64, d.cluster_disruption);
-                        if !opts.consolidation.worth_it(savings, disruption) {
+                if let Some(reason) = gate(&d, i, removals.len(), empties_removed) {
+                    verdicts.insert(i, reason);
+                    continue;
+                }
+                match d.try_empty(i, true) {
+                    Trial::Failed(reason) => {
+                        verdicts.insert(i, reason);
+                    }
+                    Trial::Placed(evictions, dests) => {
+                        let kind = if d.nodes[i].empty {
+                            RemovalKind::Empty
+                        } else if consolidating {
+                            RemovalKind::Consolidated
+                        } else {
+                            RemovalKind::Underutilized
+                        };
+                        if consolidating {
+                            let savings = safe_div(d.nodes[i].price, d.cluster_cost);
+                            let disruption =
+                                safe_div(d.nodes[i].disruption() as f64, d.cluster_disruption);
+                            if !opts.consolidation.worth_it(savings, disruption) {
+                                let placed: Vec<(usize, NodeIdx)> =
+                                    dests.iter().copied().enumerate().collect();
+                                d.restore(i, &placed);
+                                verdicts.insert(
+                                    i,
+                                    KeepReason::NotWorthDisruption {
+                                        savings_fraction: savings,
+                                        disruption_fraction: disruption,
+                                    },
+                                );
+                                continue;
+                            }
+                        }
+                        if let Some(reason) = d.moved_pod_broken_by(i, &dests) {
                             let placed: Vec<(usize, NodeIdx)> =
                                 dests.iter().copied().enumerate().collect();
                             d.restore(i, &placed);
-                            verdicts.insert(
-                                i,
-                                KeepReason::NotWorthDisruption {
-                                    savings_fraction: savings,
-                                    disruption_fraction: disruption,
-                                },
-                            );
+                            verdicts.insert(i, reason);
                             continue;
                         }
+                        if d.nodes[i].empty {
+                            empties_removed += 1;
+                        }
+                        verdicts.remove(&i);
+                        removals.push(d.record_removal(i, kind, evictions, &dests));
                     }
-                    if let Some(reason) = d.moved_pod_broken_by(i, &dests) {
-                        let placed: Vec<(usize, NodeIdx)> =
-                            dests.iter().copied().enumerate().collect();
-                        d.restore(i, &placed);
-                        verdicts.insert(i, reason);
-                        continue;
-                    }
-                    if d.nodes[i].empty {
-                        empties_removed += 1;
-                    }
-                    verdicts.remove(&i);
-                    removals.push(d.record_removal(i, kind, evictions, &dests));
                 }
             }
         }
-    }
 
-    let mut replacements = Vec::new();
-    if opts.consolidation.enabled && removals.len() < opts.max_nodes as usize {
-        let budget = opts.max_nodes as usize - removals.len();
-        if let Some(r) = plan_replacement(&mut d, &verdicts, budget) {
-            replacements.push(r);
-        }
-    }
-
-    let kept = d
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !d.gone.contains(i))
-        .map(|(i, info)| {
-            let reason = match (&info.verdict, verdicts.get(&i)) {
-                (Some(r), _) => r.clone(),
-                _ if d.destinations.contains(&info.idx) => KeepReason::Destination,
-                (None, Some(r)) => r.clone(),
-                (None, None) => KeepReason::Destination,
-            };
-            NodeVerdict {
-                node: info.node.name.clone(),
-                reason,
+        let mut replacements = Vec::new();
+        if opts.consolidation.enabled && removals.len() < opts.max_nodes as usize {
+            let budget = opts.max_nodes as usize - removals.len();
+            if let Some(r) = plan_replacement(d, &verdicts, budget) {
+                replacements.push(r);
             }
-        })
-        .collect();
-    let pdb_budgets = pdb_budgets(&d);
-    ScaleDownPlan {
-        removals,
-        replacements,
-        kept,
-        pdb_budgets,
+        }
+
+        let kept = d
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !d.gone.contains(i))
+            .map(|(i, info)| {
+                let reason = match (&info.verdict, verdicts.get(&i)) {
+                    (Some(r), _) => r.clone(),
+                    _ if d.destinations.contains(&info.idx) => KeepReason::Destination,
+                    (None, Some(r)) => r.clone(),
+                    (None, None) => KeepReason::Destination,
+                };
+                NodeVerdict {
+                    node: info.node.name.clone(),
+                    reason,
+                }
+            })
+            .collect();
+        let pdb_budgets = pdb_budgets(d);
+        ScaleDownPlan {
+            removals,
+            replacements,
+            kept,
+            pdb_budgets,
+        }
     }
 }
 

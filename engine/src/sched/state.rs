@@ -396,6 +396,75 @@ impl ClusterState {
         self.nodes[i].used.pods
     }
 
+    /// Number of bound pods.
+    pub fn bound_count(&self) -> usize {
+        self.bound.len()
+    }
+
+    /// Number of inter-pod terms with counters (registered terms stay after their pods leave).
+    pub fn term_count(&self) -> usize {
+        self.matching.len() + self.owners.len()
+    }
+
+    /// Drops the nodes from index `len` on, which a planner added from templates. Their pods
+    /// must have been unbound first.
+    pub fn truncate_nodes(&mut self, len: NodeIdx) {
+        debug_assert!(self.bound.values().all(|b| b.node < len));
+        for slot in self.nodes.drain(len.min(self.nodes.len())..) {
+            self.by_name.remove(&slot.name);
+        }
+        self.forget_node_history();
+    }
+
+    /// Forgets the log of node changes and the caches built on it, as a fresh state has none:
+    /// a state kept across decisions would otherwise grow its log with every trial.
+    pub fn forget_node_history(&mut self) {
+        self.node_log.clear();
+        self.nodes_version = 0;
+        self.domain_cache.get_mut().clear();
+        self.spread_min_cache.get_mut().clear();
+    }
+
+    /// The placements in a canonical text: nodes with their schedulability and used resources,
+    /// bound pods with their node, and the anti-affinity owners. Two states with the same digest
+    /// and consistent counters answer every `check` alike (tests compare a state brought up to
+    /// date change by change with one built afresh).
+    pub fn placement_digest(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let mut ports = n.host_ports.clone();
+            ports.sort();
+            let _ = writeln!(
+                out,
+                "node {i} {} {:?} ready={} schedulable={} used={:?} ports={ports:?} labels={:?} taints={:?} alloc={:?}",
+                n.name, n.kind, n.ready, n.schedulable, n.used, n.labels, n.taints, n.allocatable
+            );
+        }
+        for (key, b) in &self.bound {
+            let (ns, labels) = self.label_sets.get(b.labels);
+            let _ = writeln!(out, "pod {key} on {} labels {ns} {labels:?}", b.node);
+        }
+        // Registered terms depend on which pods were ever seen, not only on the placements;
+        // their counts are checked by `counters_consistent`.
+        for (term, counts) in &self.owners {
+            let _ = writeln!(
+                out,
+                "owner {term:?} {} {:?}",
+                counts.total, counts.per_domain
+            );
+        }
+        out
+    }
+
+    /// Whether every registered term's counters equal a recount over the bound pods.
+    pub fn counters_consistent(&self) -> bool {
+        self.matching.iter().all(|(term, counts)| {
+            let recount = self.count_matching(term);
+            recount.total == counts.total && recount.per_domain == counts.per_domain
+        })
+    }
+
     /// Adds a hypothetical node built from a template; `name` must be unique.
     pub fn add_node_from_template(&mut self, t: &NodeTemplate, name: String) -> NodeIdx {
         let idx = self.nodes.len();

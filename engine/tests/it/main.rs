@@ -13,6 +13,7 @@ mod load;
 mod packing;
 mod plan_examples;
 mod scaledown;
+mod scaledown_cache;
 mod scaleup;
 mod tidy;
 

@@ -741,7 +741,7 @@ fn random_snapshot(
     snapshot(node_values, pod_values, pdb_values, groups)
 }
 
-fn snapshot_strategy() -> impl Strategy<Value = ClusterSnapshot> {
+pub(crate) fn snapshot_strategy() -> impl Strategy<Value = ClusterSnapshot> {
     (
         prop::collection::vec(
             (
@@ -763,7 +763,7 @@ fn snapshot_strategy() -> impl Strategy<Value = ClusterSnapshot> {
         .prop_map(|(nodes, pods, pdbs, mins)| random_snapshot(&nodes, &pods, &pdbs, mins))
 }
 
-fn options_strategy() -> impl Strategy<Value = ScaleDownOptions> {
+pub(crate) fn options_strategy() -> impl Strategy<Value = ScaleDownOptions> {
     (1u32..8, 0u32..4, any::<bool>(), 1u32..4).prop_map(|(max_nodes, bulk, consolidate, k)| {
         ScaleDownOptions {
             max_nodes,

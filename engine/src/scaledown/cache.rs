@@ -1,0 +1,280 @@
+//! What a scale-down decision builds from a snapshot and the next decision can reuse: per-pod
+//! facts and the placement state, brought up to date from the pods that changed.
+//!
+//! A loop that plans every few seconds sees a cluster where a handful of pods changed since the
+//! last step, yet a decision built from scratch pays for every pod: its request, its node, its
+//! PDBs, and a placement state with every binding. The cache keeps a copy of the pods it last
+//! saw and, at the next decision, compares them position by position (snapshots that keep their
+//! order, like the simulator's, differ in a few positions), unbinds the pods that left or
+//! changed and binds their successors. Anything else that the facts depend on (a node, a PDB)
+//! differing sends it back to a full build. The decision itself runs as before and leaves the
+//! state as it found it.
+//!
+//! A cached decision equals an uncached one: tests compare them over random changes, and compare
+//! the kept state with a fresh build.
+
+use crate::model::{ClusterSnapshot, Node, Pod, PodDisruptionBudget};
+use crate::sched::{ClusterState, NameIndex};
+
+use super::pdb::{CoverCache, PodFacts, ledger_order};
+use super::planner::decide;
+use super::types::{ScaleDownOptions, ScaleDownPlan};
+
+/// Scale-down work kept between decisions; see the module documentation. A clone starts
+/// empty (a cache is not part of any state's value), and all caches compare equal.
+#[derive(Default)]
+pub struct ScaleDownCache {
+    kept: Option<Box<Kept>>,
+    stats: CacheStats,
+}
+
+/// How often the cache could be brought up to date, and how often it was built afresh.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Decisions that built the per-pod facts from scratch.
+    pub full_builds: u64,
+    /// Decisions that updated the facts from the changed pods.
+    pub updates: u64,
+    /// Pods (positions) updated in all.
+    pub pods_updated: u64,
+    /// Placement states dropped because they could not be brought up to date.
+    pub states_dropped: u64,
+}
+
+struct Kept {
+    /// Copies of what the facts were computed from.
+    nodes: Vec<Node>,
+    pdbs: Vec<PodDisruptionBudget>,
+    pods: Vec<Pod>,
+    /// Positions in `nodes` of the node names sorted, each name once (its first node): the
+    /// node indices of the facts and of the placement state.
+    node_order: Vec<usize>,
+    /// `ledger_order` of the PDBs.
+    source: Vec<usize>,
+    facts: PodFacts,
+    /// The placement state of the pods, when a decision built one.
+    state: Option<ClusterState>,
+    /// Registered inter-pod terms when the state was built: terms stay after their pods leave,
+    /// and every bind pays for each one.
+    terms_at_build: usize,
+}
+
+impl Clone for ScaleDownCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for ScaleDownCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ScaleDownCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScaleDownCache")
+            .field("pods", &self.kept.as_ref().map(|k| k.pods.len()))
+            .field(
+                "state",
+                &self.kept.as_ref().is_some_and(|k| k.state.is_some()),
+            )
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+/// Above this share of changed positions, a full build is cheaper than the updates.
+const MAX_UPDATED_SHARE: usize = 4;
+
+impl ScaleDownCache {
+    /// What the cache did so far.
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// The kept placement state (as of the last decision's snapshot), if any.
+    pub fn state(&self) -> Option<&ClusterState> {
+        self.kept.as_ref().and_then(|k| k.state.as_ref())
+    }
+
+    /// `plan_scale_down`, reusing and then keeping what the previous decision built.
+    pub fn plan(&mut self, snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
+        let kept = self.refresh(snapshot);
+        let names: Vec<&str> = kept
+            .node_order
+            .iter()
+            .map(|&i| snapshot.nodes[i].name.as_str())
+            .collect();
+        let had_state = kept.state.is_some();
+        let state = kept.state.take();
+        let (plan, state) = decide(
+            snapshot,
+            opts,
+            &names,
+            kept.source.clone(),
+            &kept.facts,
+            state,
+            true,
+        );
+        // A state holding fewer pods than the facts bind skipped a duplicate key (the first
+        // listed wins), which an update could not keep right: build afresh next time.
+        let bound = kept.facts.node.iter().flatten().count();
+        kept.state = state.filter(|s| s.bound_count() == bound);
+        if !had_state && let Some(s) = &kept.state {
+            kept.terms_at_build = s.term_count();
+        }
+        plan
+    }
+
+    /// Brings the kept facts (and state) up to date with `snapshot`.
+    fn refresh(&mut self, snapshot: &ClusterSnapshot) -> &mut Kept {
+        let reusable = self
+            .kept
+            .as_ref()
+            .is_some_and(|k| k.nodes == snapshot.nodes && k.pdbs == snapshot.pdbs);
+        let kept = match self.kept.take() {
+            Some(mut kept) if reusable => {
+                match kept.update(snapshot, &mut self.stats) {
+                    Updated::Yes => {
+                        self.stats.updates += 1;
+                    }
+                    Updated::TooManyChanges => {
+                        self.stats.full_builds += 1;
+                        kept = Box::new(Kept::build(snapshot));
+                    }
+                }
+                kept
+            }
+            _ => {
+                self.stats.full_builds += 1;
+                Box::new(Kept::build(snapshot))
+            }
+        };
+        self.kept.insert(kept)
+    }
+}
+
+enum Updated {
+    Yes,
+    TooManyChanges,
+}
+
+impl Kept {
+    fn build(snapshot: &ClusterSnapshot) -> Self {
+        let nodes = &snapshot.nodes;
+        let mut node_order: Vec<usize> = (0..nodes.len()).collect();
+        // Stable, so of nodes sharing a name the first listed stays, as everywhere else.
+        node_order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
+        node_order.dedup_by(|a, b| nodes[*a].name == nodes[*b].name);
+        let names: Vec<&str> = node_order.iter().map(|&i| nodes[i].name.as_str()).collect();
+        let source = ledger_order(snapshot);
+        let index = NameIndex::new(&names);
+        let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
+        Self {
+            nodes: snapshot.nodes.clone(),
+            pdbs: snapshot.pdbs.clone(),
+            pods: snapshot.pods.clone(),
+            node_order,
+            source,
+            facts,
+            state: None,
+            terms_at_build: 0,
+        }
+    }
+
+    /// Updates the facts and the state for the pods that differ from the kept copies; the
+    /// nodes and PDBs are the same.
+    fn update(&mut self, snapshot: &ClusterSnapshot, stats: &mut CacheStats) -> Updated {
+        let new = &snapshot.pods;
+        let old_len = self.pods.len();
+        let changed: Vec<usize> = (0..new.len())
+            .filter(|&i| i >= old_len || self.pods[i] != new[i])
+            .collect();
+        let left = old_len.saturating_sub(new.len());
+        if (changed.len() + left) * MAX_UPDATED_SHARE > new.len().max(16) {
+            return Updated::TooManyChanges;
+        }
+        stats.pods_updated += (changed.len() + left) as u64;
+        let had_state = self.state.is_some();
+        // Out with the old pods first, so that a pod that moved position is not a duplicate.
+        let gone = changed
+            .iter()
+            .copied()
+            .filter(|&i| i < old_len)
+            .chain(new.len()..old_len);
+        if let Some(state) = &mut self.state {
+            for i in gone {
+                let Some(node) = self.facts.node[i] else {
+                    continue;
+                };
+                let pod = &self.pods[i];
+                if state.node_of(&pod.key()) != Some(node) {
+                    self.state = None;
+                    break;
+                }
+                state.unbind(pod);
+            }
+        }
+        // The facts of the new pods.
+        let names: Vec<&str> = self
+            .node_order
+            .iter()
+            .map(|&i| snapshot.nodes[i].name.as_str())
+            .collect();
+        let index = NameIndex::new(&names);
+        let mut covers = CoverCache::new(snapshot, &self.source);
+        let facts = &mut self.facts;
+        facts.node.truncate(new.len());
+        facts.request.truncate(new.len());
+        facts.cover.truncate(new.len());
+        for &i in &changed {
+            let pod = &new[i];
+            let node = pod.node_name.as_deref().and_then(|n| index.find(n));
+            let request = pod.effective_requests();
+            let cover = covers.covering(snapshot, &self.source, pod);
+            if i < facts.node.len() {
+                facts.node[i] = node;
+                facts.request[i] = request;
+                facts.cover[i] = cover;
+            } else {
+                facts.node.push(node);
+                facts.request.push(request);
+                facts.cover.push(cover);
+            }
+        }
+        if let Some(state) = &mut self.state {
+            for &i in &changed {
+                let Some(node) = facts.node[i] else {
+                    continue;
+                };
+                let pod = &new[i];
+                if state.node_of(&pod.key()).is_some() {
+                    // Two bound pods with one key: only a full build keeps the first listed.
+                    self.state = None;
+                    break;
+                }
+                state.bind_with_request(pod, node, &facts.request[i]);
+            }
+        }
+        if self
+            .state
+            .as_ref()
+            .is_some_and(|s| s.term_count() > 2 * self.terms_at_build + 64)
+        {
+            self.state = None;
+        }
+        if had_state && self.state.is_none() {
+            stats.states_dropped += 1;
+        }
+        self.pods.truncate(new.len());
+        for &i in &changed {
+            if i < self.pods.len() {
+                self.pods[i] = new[i].clone();
+            } else {
+                self.pods.push(new[i].clone());
+            }
+        }
+        Updated::Yes
+    }
+}
