@@ -2,6 +2,7 @@
 //! snapshot shows Nodes registering and turning Ready, and timeouts give up on workers that take
 //! too long. Idempotent actions whose effect is not seen are re-issued after a retry interval.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::model::{ClusterSnapshot, Node};
@@ -9,7 +10,7 @@ use crate::model::{ClusterSnapshot, Node};
 use super::config::AutoscalerConfig;
 use super::decision::{Decision, Transition};
 use super::io::{Action, CloudErrorKind, Observation};
-use super::record::{FailureCause, NodePhase, Purpose, VpsieNodeRecord};
+use super::record::{FailureCause, NodePhase, Purpose, VpsieNodeRecord, host_key};
 use super::state::{LoopState, ReplacementStage};
 
 /// Collects actions and the decision while a step runs.
@@ -63,11 +64,11 @@ impl Out {
 }
 
 /// Nodes of the snapshot by lower-cased name (VPSie hostnames may differ in case).
-pub(crate) fn node_index(snapshot: &ClusterSnapshot) -> BTreeMap<String, &Node> {
+pub(crate) fn node_index(snapshot: &ClusterSnapshot) -> BTreeMap<Cow<'_, str>, &Node> {
     snapshot
         .nodes
         .iter()
-        .map(|n| (n.name.to_ascii_lowercase(), n))
+        .map(|n| (host_key(&n.name), n))
         .collect()
 }
 
@@ -401,7 +402,7 @@ pub(crate) fn advance(
         let node = r
             .hostname
             .as_ref()
-            .and_then(|h| nodes.get(&h.to_ascii_lowercase()).copied());
+            .and_then(|h| nodes.get(&host_key(h)).copied());
         // A request waiting for its group's creation whose answer was lost (a restart between
         // CreateGroup and GroupCreated). Once the group's VPSie id is known, the worker is
         // added now. With neither an id nor a creation under way nothing will answer, so the

@@ -226,3 +226,14 @@ impl VpsieNodeRecord {
             && !self.awaiting_group
     }
 }
+
+/// A node name or VPSie hostname as the loop compares them: ASCII case folded (VPSie may report
+/// a hostname in another case than the Node's name). Names that are lower case already, as
+/// Kubernetes node names are, are borrowed rather than copied.
+pub(crate) fn host_key(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}

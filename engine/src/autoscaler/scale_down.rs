@@ -14,7 +14,7 @@ use super::decision::Reason;
 use super::io::{Action, PlannedEviction};
 use super::lifecycle::{Out, request_delete};
 use super::planners;
-use super::record::{NodePhase, Purpose};
+use super::record::{NodePhase, Purpose, host_key};
 use super::scale_up::request_workers;
 use super::state::{LoopState, ReplacementHistory, ReplacementStage, ReplacementState};
 
@@ -25,17 +25,17 @@ pub(crate) fn health_brake(
     snapshot: &ClusterSnapshot,
     config: &AutoscalerConfig,
 ) -> Option<Reason> {
-    let known: BTreeSet<String> = state
+    let known: BTreeSet<Cow<'_, str>> = state
         .records
         .values()
         .filter(|r| r.phase != NodePhase::Ready)
-        .filter_map(|r| r.hostname.as_ref().map(|h| h.to_ascii_lowercase()))
+        .filter_map(|r| r.hostname.as_deref().map(host_key))
         .collect();
     let total = snapshot.nodes.len();
     let unready = snapshot
         .nodes
         .iter()
-        .filter(|n| !n.ready && !known.contains(&n.name.to_ascii_lowercase()))
+        .filter(|n| !n.ready && !known.contains(&host_key(&n.name)))
         .count();
     let h = &config.health;
     let too_many = unready > h.max_unready_nodes as usize
@@ -53,8 +53,8 @@ fn protection(
     now_ms: i64,
     config: &AutoscalerConfig,
 ) -> Option<Reason> {
-    let key = node.to_ascii_lowercase();
-    let Some(r) = by_node.get(&key).and_then(|n| state.records.get(n)) else {
+    let key = host_key(node);
+    let Some(r) = by_node.get(key.as_ref()).and_then(|n| state.records.get(n)) else {
         return Some(Reason::Untracked);
     };
     match r.phase {
@@ -64,7 +64,7 @@ fn protection(
         }
         _ => {}
     }
-    if let Some(id) = in_replacement.get(&key) {
+    if let Some(id) = in_replacement.get(key.as_ref()) {
         return Some(Reason::InReplacement {
             replacement: id.clone(),
         });
@@ -475,11 +475,8 @@ fn budget(state: &LoopState, snapshot: &ClusterSnapshot, _config: &AutoscalerCon
     let mut removing = 0u32;
     let mut draining = 0u32;
     let mut leaving: BTreeMap<String, i64> = BTreeMap::new();
-    let present: BTreeSet<String> = snapshot
-        .nodes
-        .iter()
-        .map(|n| n.name.to_ascii_lowercase())
-        .collect();
+    let present: BTreeSet<Cow<'_, str>> =
+        snapshot.nodes.iter().map(|n| host_key(&n.name)).collect();
     for r in state.records.values() {
         if r.purpose == Purpose::Unrequested {
             continue;
@@ -494,7 +491,7 @@ fn budget(state: &LoopState, snapshot: &ClusterSnapshot, _config: &AutoscalerCon
         if on_its_way_out
             && r.hostname
                 .as_ref()
-                .is_some_and(|h| present.contains(&h.to_ascii_lowercase()))
+                .is_some_and(|h| present.contains(&host_key(h)))
         {
             *leaving.entry(r.group.clone()).or_default() += 1;
         }

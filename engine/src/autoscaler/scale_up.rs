@@ -13,7 +13,7 @@ use super::decision::{PodExplanation, Reason};
 use super::io::Action;
 use super::lifecycle::Out;
 use super::planners;
-use super::record::{NodePhase, Purpose, VpsieNodeRecord};
+use super::record::{NodePhase, Purpose, VpsieNodeRecord, host_key};
 use super::state::{GroupCreation, LoopState};
 
 /// The snapshot the scale-up planner sees: the loop's in-flight records as in-flight nodes
@@ -32,7 +32,7 @@ pub(crate) fn planner_snapshot<'a>(
         let node = r
             .hostname
             .as_ref()
-            .and_then(|h| nodes.get(&h.to_ascii_lowercase()).copied());
+            .and_then(|h| nodes.get(&host_key(h)).copied());
         let unlabelled = |n: &Node| n.node_group.as_deref() != Some(r.group.as_str());
         let counts = match r.phase {
             NodePhase::Pending | NodePhase::Provisioning | NodePhase::Provisioned => true,
@@ -166,7 +166,7 @@ fn workers_against_max(state: &LoopState, planner: &ClusterSnapshot) -> BTreeMap
         .filter(|r| {
             r.hostname
                 .as_ref()
-                .is_none_or(|h| !nodes.contains_key(&h.to_ascii_lowercase()))
+                .is_none_or(|h| !nodes.contains_key(&host_key(h)))
         });
     for r in lingering {
         *out.entry(r.group.clone()).or_default() += 1;
@@ -287,27 +287,27 @@ fn blocked_groups(state: &LoopState, now_ms: i64, out: &mut Out) -> BTreeMap<Str
 /// Nodes `group` has or is getting, as far as its min is concerned: records in flight or
 /// Ready (a Ready one whose Node is NotReady still counts until it is declared dead), and
 /// Nodes of the group the loop has no record of. Failed and departing workers do not count.
-fn live_members(state: &LoopState, snapshot: &ClusterSnapshot, group: &str) -> u64 {
-    let mut count = 0u64;
-    let mut known: BTreeSet<String> = BTreeSet::new();
+fn live_members<'a>(state: &'a LoopState, snapshot: &'a ClusterSnapshot) -> BTreeMap<&'a str, u64> {
+    let mut count: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut known: BTreeSet<Cow<'_, str>> = BTreeSet::new();
     for r in state.records.values() {
         if let Some(h) = &r.hostname {
-            known.insert(h.to_ascii_lowercase());
+            known.insert(host_key(h));
         }
-        if r.group == group
-            && r.purpose != Purpose::Unrequested
+        if r.purpose != Purpose::Unrequested
             && (r.phase.is_in_flight() || r.phase == NodePhase::Ready)
         {
-            count += 1;
+            *count.entry(r.group.as_str()).or_default() += 1;
+        }
+    }
+    for n in &snapshot.nodes {
+        if let Some(group) = &n.node_group
+            && !known.contains(&host_key(&n.name))
+        {
+            *count.entry(group.as_str()).or_default() += 1;
         }
     }
     count
-        + snapshot
-            .nodes
-            .iter()
-            .filter(|n| n.node_group.as_deref() == Some(group))
-            .filter(|n| !known.contains(&n.name.to_ascii_lowercase()))
-            .count() as u64
 }
 
 /// Brings every group back up to its min (after dead workers were deleted, or a group whose
@@ -320,12 +320,17 @@ fn restore_group_min(
     config: &AutoscalerConfig,
     out: &mut Out,
 ) -> bool {
+    if snapshot.node_groups.iter().all(|g| g.min == 0) {
+        return false;
+    }
+    let live = live_members(state, snapshot);
     let increases: Vec<GroupIncrease> = snapshot
         .node_groups
         .iter()
         .filter(|g| g.min > 0)
         .filter_map(|g| {
-            let missing = u64::from(g.min).saturating_sub(live_members(state, snapshot, &g.name));
+            let members = live.get(g.name.as_str()).copied().unwrap_or(0);
+            let missing = u64::from(g.min).saturating_sub(members);
             (missing > 0).then(|| GroupIncrease {
                 group: g.name.clone(),
                 size: g.size.clone(),

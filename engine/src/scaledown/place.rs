@@ -213,10 +213,14 @@ impl<'a> Placer<'a> {
         self.refresh(node);
     }
 
+    /// `bind` with the pod's effective request already known.
+    pub fn bind_with_request(&mut self, pod: &Pod, node: NodeIdx, request: &Resources) {
+        self.state.bind_with_request(pod, node, request);
+        self.refresh(node);
+    }
+
     pub fn unbind(&mut self, pod: &Pod) {
-        let node = self.state.node_of(&pod.key());
-        self.state.unbind(pod);
-        if let Some(node) = node {
+        if let Some(node) = self.state.unbind(pod) {
             self.refresh(node);
         }
     }

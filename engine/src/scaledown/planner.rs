@@ -296,7 +296,7 @@ impl<'a> Decision<'a> {
             let (pod, request) = (self.nodes[i].evict[k].0, self.nodes[i].evict[k].1.clone());
             match self.placer.get().find_place(pod, &request, idx, use_cache) {
                 Ok(dest) => {
-                    self.placer.get().bind(pod, dest);
+                    self.placer.get().bind_with_request(pod, dest, &request);
                     placed.push((k, dest));
                 }
                 Err(why) => {

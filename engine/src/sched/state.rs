@@ -54,6 +54,8 @@ struct BoundPod {
     node: NodeIdx,
     /// Its namespace and labels, in `LabelSets`.
     labels: u32,
+    /// The request it added to its node, which unbinding takes off again.
+    request: Resources,
 }
 
 /// The distinct (namespace, labels) of bound pods, each stored once: the pods of one
@@ -325,12 +327,20 @@ impl ClusterState {
                 continue;
             }
             last = Some(pod);
-            match requests.get(i) {
-                Some(request) => state.add_to_node(pod, node, request),
-                None => state.add_to_node(pod, node, &pod.effective_requests()),
-            }
+            let request = match requests.get(i) {
+                Some(request) => request.clone(),
+                None => pod.effective_requests(),
+            };
+            state.add_to_node(pod, node, &request);
             let labels = state.label_sets.intern(&pod.namespace, &pod.labels);
-            bound.push((pod.key(), BoundPod { node, labels }));
+            bound.push((
+                pod.key(),
+                BoundPod {
+                    node,
+                    labels,
+                    request,
+                },
+            ));
         }
         state.bindings_version += bound.len() as u64;
         state.bound = bound.into_iter().collect();
@@ -546,7 +556,11 @@ impl ClusterState {
         match self.bound.entry(pod.key()) {
             std::collections::btree_map::Entry::Occupied(_) => return,
             std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(BoundPod { node, labels });
+                v.insert(BoundPod {
+                    node,
+                    labels,
+                    request: request.clone(),
+                });
             }
         }
         self.bindings_version += 1;
@@ -571,16 +585,13 @@ impl ClusterState {
         }
     }
 
-    /// Removes `pod` from its node (no-op when it is not bound).
-    pub fn unbind(&mut self, pod: &Pod) {
-        let Some(b) = self.bound.remove(&pod.key()) else {
-            return;
-        };
+    /// Removes `pod` from its node (no-op when it is not bound) and says which node that was.
+    pub fn unbind(&mut self, pod: &Pod) -> Option<NodeIdx> {
+        let b = self.bound.remove(&pod.key())?;
         let node = b.node;
         self.bindings_version += 1;
-        let request = pod.effective_requests();
         let slot = &mut self.nodes[node];
-        slot.used.sub_assign(&request);
+        slot.used.sub_assign(&b.request);
         for port in pod.host_ports() {
             if let Some(i) = slot.host_ports.iter().position(|p| *p == port) {
                 slot.host_ports.swap_remove(i);
@@ -601,6 +612,7 @@ impl ClusterState {
                 }
             }
         }
+        Some(node)
     }
 
     /// Every filter, in kube-scheduler's spirit: the first failure is returned.

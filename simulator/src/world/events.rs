@@ -311,23 +311,28 @@ impl World {
         self.queue_cloud_wake();
     }
 
-    /// Lists the VPSie workers and reports what changed since the last listing.
+    /// Lists the VPSie workers and reports what changed since the last listing. Most listings
+    /// change nothing, so known workers are updated in place and the departed are looked for
+    /// only when fewer known workers were listed than are known.
     fn diff_workers(&mut self) {
         let Some(view) = self.cloud.cluster(CLUSTER_ID) else {
             return;
         };
-        let mut seen = std::collections::BTreeMap::new();
+        let listed = view.listed_workers();
         let mut appeared = Vec::new();
         let mut running = Vec::new();
-        for w in view.listed_workers() {
+        let mut new_workers = Vec::new();
+        // Identifiers are unique in a listing (the cloud keeps workers by id).
+        let mut known_listed = 0usize;
+        for w in &listed {
             let is_running = matches!(w.status, WorkerStatus::Running | WorkerStatus::Ready);
-            let group = view
-                .groups
-                .get(&w.group_id)
-                .map(|g| g.name.clone())
-                .unwrap_or_default();
-            match self.known_workers.get(&w.identifier) {
+            match self.known_workers.get_mut(&w.identifier) {
                 None => {
+                    let group = view
+                        .groups
+                        .get(&w.group_id)
+                        .map(|g| g.name.clone())
+                        .unwrap_or_default();
                     appeared.push(Observation::WorkerAppeared {
                         group,
                         identifier: w.identifier.clone(),
@@ -336,18 +341,32 @@ impl World {
                     if is_running {
                         running.push(w.identifier.clone());
                     }
+                    new_workers.push((w.identifier.clone(), is_running));
                 }
-                Some(false) if is_running => running.push(w.identifier.clone()),
-                _ => {}
+                Some(was_running) => {
+                    known_listed += 1;
+                    if !*was_running && is_running {
+                        running.push(w.identifier.clone());
+                    }
+                    *was_running = is_running;
+                }
             }
-            seen.insert(w.identifier.clone(), is_running);
         }
-        let gone: Vec<String> = self
-            .known_workers
-            .keys()
-            .filter(|k| !seen.contains_key(*k))
-            .cloned()
-            .collect();
+        let gone: Vec<String> = if known_listed == self.known_workers.len() {
+            Vec::new()
+        } else {
+            let ids: std::collections::BTreeSet<&str> =
+                listed.iter().map(|w| w.identifier.as_str()).collect();
+            self.known_workers
+                .keys()
+                .filter(|k| !ids.contains(k.as_str()))
+                .cloned()
+                .collect()
+        };
+        for id in &gone {
+            self.known_workers.remove(id);
+        }
+        self.known_workers.extend(new_workers);
         self.observations.extend(appeared);
         self.observations.extend(
             running
@@ -358,7 +377,6 @@ impl World {
             gone.into_iter()
                 .map(|identifier| Observation::WorkerGone { identifier }),
         );
-        self.known_workers = seen;
     }
 
     /// One autoscaler step: observe, decide, act.
