@@ -553,7 +553,7 @@ impl Decision<'_> {
                     );
                     continue;
                 }
-                if let Some(reason) = gate(&d, i, removals.len(), empties_removed) {
+                if let Some(reason) = gate(d, i, removals.len(), empties_removed) {
                     verdicts.insert(i, reason);
                     continue;
                 }
