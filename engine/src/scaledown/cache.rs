@@ -13,6 +13,8 @@
 //! A cached decision equals an uncached one: tests compare them over random changes, and compare
 //! the kept state with a fresh build.
 
+use std::sync::Mutex;
+
 use crate::model::{ClusterSnapshot, Node, Pod, PodDisruptionBudget};
 use crate::sched::{ClusterState, NameIndex};
 
@@ -22,9 +24,12 @@ use super::types::{ScaleDownOptions, ScaleDownPlan};
 
 /// Scale-down work kept between decisions; see the module documentation. A clone starts
 /// empty (a cache is not part of any state's value), and all caches compare equal.
+///
+/// The mutex is never contended (planning takes `&mut self`): it only makes the cache, and so
+/// the loop's state, shareable between threads, as the live runtime's tasks need.
 #[derive(Default)]
 pub struct ScaleDownCache {
-    kept: Option<Box<Kept>>,
+    kept: Mutex<Option<Box<Kept>>>,
     stats: CacheStats,
 }
 
@@ -74,13 +79,8 @@ impl PartialEq for ScaleDownCache {
 impl std::fmt::Debug for ScaleDownCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScaleDownCache")
-            .field("pods", &self.kept.as_ref().map(|k| k.pods.len()))
-            .field(
-                "state",
-                &self.kept.as_ref().is_some_and(|k| k.state.is_some()),
-            )
             .field("stats", &self.stats)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,8 +94,14 @@ impl ScaleDownCache {
     }
 
     /// The kept placement state (as of the last decision's snapshot), if any.
-    pub fn state(&self) -> Option<&ClusterState> {
-        self.kept.as_ref().and_then(|k| k.state.as_ref())
+    pub fn state(&mut self) -> Option<&ClusterState> {
+        self.kept().as_ref().and_then(|k| k.state.as_ref())
+    }
+
+    fn kept(&mut self) -> &mut Option<Box<Kept>> {
+        // Nothing panics while holding it (it is never locked), but a poisoned mutex would
+        // still hold a valid cache.
+        self.kept.get_mut().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `plan_scale_down`, reusing and then keeping what the previous decision built.
@@ -129,29 +135,28 @@ impl ScaleDownCache {
 
     /// Brings the kept facts (and state) up to date with `snapshot`.
     fn refresh(&mut self, snapshot: &ClusterSnapshot) -> &mut Kept {
-        let reusable = self
-            .kept
+        let Self { kept, stats } = self;
+        let slot = kept.get_mut().unwrap_or_else(|e| e.into_inner());
+        let reusable = slot
             .as_ref()
             .is_some_and(|k| k.nodes == snapshot.nodes && k.pdbs == snapshot.pdbs);
-        let kept = match self.kept.take() {
-            Some(mut kept) if reusable => {
-                match kept.update(snapshot, &mut self.stats) {
-                    Updated::Yes => {
-                        self.stats.updates += 1;
-                    }
-                    Updated::TooManyChanges => {
-                        self.stats.full_builds += 1;
-                        kept = Box::new(Kept::build(snapshot));
-                    }
+        let fresh = match slot.take() {
+            Some(mut kept) if reusable => match kept.update(snapshot, stats) {
+                Updated::Yes => {
+                    stats.updates += 1;
+                    kept
                 }
-                kept
-            }
+                Updated::TooManyChanges => {
+                    stats.full_builds += 1;
+                    Box::new(Kept::build(snapshot))
+                }
+            },
             _ => {
-                self.stats.full_builds += 1;
+                stats.full_builds += 1;
                 Box::new(Kept::build(snapshot))
             }
         };
-        self.kept.insert(kept)
+        slot.insert(fresh)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::model::snapshot::IntOrPercent;
 use crate::model::{ClusterSnapshot, Pod, PodDisruptionBudget, Resources};
@@ -100,7 +100,7 @@ fn allowed_from(pdb: &PodDisruptionBudget, expected: i64, healthy: i64) -> i32 {
 
 /// Ledger indices (ascending) of the PDBs covering one pod, shared by every pod with the same
 /// namespace and labels.
-pub type Cover = Rc<[usize]>;
+pub type Cover = Arc<[usize]>;
 
 /// A pod's namespace and labels: what decides which PDBs cover it.
 type LabelSet<'a> = (&'a str, &'a BTreeMap<String, String>);
@@ -129,7 +129,7 @@ impl<'a> CoverCache<'a> {
         Self {
             by_ns,
             cache: BTreeMap::new(),
-            none: Rc::from(Vec::new()),
+            none: Arc::from(Vec::new()),
         }
     }
 
@@ -141,7 +141,7 @@ impl<'a> CoverCache<'a> {
         pod: &'a Pod,
     ) -> Cover {
         let Some(candidates) = self.by_ns.get(pod.namespace.as_str()) else {
-            return Rc::clone(&self.none);
+            return Arc::clone(&self.none);
         };
         let set: LabelSet<'a> = (pod.namespace.as_str(), &pod.labels);
         // DefaultHasher::new() has fixed keys: the same fingerprint on every run.
@@ -149,14 +149,14 @@ impl<'a> CoverCache<'a> {
         set.hash(&mut h);
         let same = self.cache.entry(h.finish()).or_default();
         if let Some((_, cover)) = same.iter().find(|(s, _)| *s == set) {
-            return Rc::clone(cover);
+            return Arc::clone(cover);
         }
         let cover: Cover = candidates
             .iter()
             .copied()
             .filter(|i| snapshot.pdbs[source[*i]].selector.matches(&pod.labels))
             .collect();
-        same.push((set, Rc::clone(&cover)));
+        same.push((set, Arc::clone(&cover)));
         cover
     }
 }
