@@ -19,7 +19,7 @@ use crate::model::{ClusterSnapshot, Node, Pod, PodDisruptionBudget};
 use crate::sched::{ClusterState, NameIndex};
 
 use super::pdb::{CoverCache, PodFacts, ledger_order};
-use super::planner::decide;
+use super::planner::{decide, node_positions, pod_order, pods_by_node};
 use super::types::{ScaleDownOptions, ScaleDownPlan};
 
 /// Scale-down work kept between decisions; see the module documentation. A clone starts
@@ -57,6 +57,8 @@ struct Kept {
     /// `ledger_order` of the PDBs.
     source: Vec<usize>,
     facts: PodFacts,
+    /// Positions of the pods bound to each node index, in `pods_by_node` order.
+    pods_by_node: Vec<Vec<usize>>,
     /// The placement state of the pods, when a decision built one.
     state: Option<ClusterState>,
     /// Registered inter-pod terms when the state was built: terms stay after their pods leave,
@@ -107,19 +109,15 @@ impl ScaleDownCache {
     /// `plan_scale_down`, reusing and then keeping what the previous decision built.
     pub fn plan(&mut self, snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
         let kept = self.refresh(snapshot);
-        let names: Vec<&str> = kept
-            .node_order
-            .iter()
-            .map(|&i| snapshot.nodes[i].name.as_str())
-            .collect();
         let had_state = kept.state.is_some();
         let state = kept.state.take();
         let (plan, state) = decide(
             snapshot,
             opts,
-            &names,
+            &kept.node_order,
             kept.source.clone(),
             &kept.facts,
+            &kept.pods_by_node,
             state,
             true,
         );
@@ -167,16 +165,17 @@ enum Updated {
 
 impl Kept {
     fn build(snapshot: &ClusterSnapshot) -> Self {
-        let nodes = &snapshot.nodes;
-        let mut node_order: Vec<usize> = (0..nodes.len()).collect();
-        // Stable, so of nodes sharing a name the first listed stays, as everywhere else.
-        node_order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
-        node_order.dedup_by(|a, b| nodes[*a].name == nodes[*b].name);
-        let names: Vec<&str> = node_order.iter().map(|&i| nodes[i].name.as_str()).collect();
+        let node_order = node_positions(snapshot);
+        let names: Vec<&str> = node_order
+            .iter()
+            .map(|&i| snapshot.nodes[i].name.as_str())
+            .collect();
         let source = ledger_order(snapshot);
         let index = NameIndex::new(&names);
         let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
+        let pods_by_node = pods_by_node(snapshot, &facts);
         Self {
+            pods_by_node,
             nodes: snapshot.nodes.clone(),
             pdbs: snapshot.pdbs.clone(),
             pods: snapshot.pods.clone(),
@@ -208,6 +207,11 @@ impl Kept {
             .copied()
             .filter(|&i| i < old_len)
             .chain(new.len()..old_len);
+        for i in gone.clone() {
+            if let Some(node) = self.facts.node[i] {
+                self.pods_by_node[node].retain(|&p| p != i);
+            }
+        }
         if let Some(state) = &mut self.state {
             for i in gone {
                 let Some(node) = self.facts.node[i] else {
@@ -246,6 +250,13 @@ impl Kept {
                 facts.node.push(node);
                 facts.request.push(request);
                 facts.cover.push(cover);
+            }
+        }
+        for &i in &changed {
+            if let Some(node) = facts.node[i] {
+                let list = &mut self.pods_by_node[node];
+                let at = list.partition_point(|&p| pod_order(snapshot, p, i).is_lt());
+                list.insert(at, i);
             }
         }
         if let Some(state) = &mut self.state {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::{ClusterState, NameIndex, NodeIdx, existing_node_names};
+use crate::sched::{ClusterState, NameIndex, NodeIdx};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
@@ -85,11 +85,45 @@ pub(crate) struct Decision<'a> {
     pub cluster_disruption: f64,
 }
 
+/// The snapshot positions of the node of each node index: the nodes sorted by name, of nodes
+/// sharing a name the first listed (as `ClusterState` keeps it).
+pub(crate) fn node_positions(snapshot: &ClusterSnapshot) -> Vec<usize> {
+    let nodes = &snapshot.nodes;
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    // Stable, so of nodes sharing a name the first listed stays.
+    order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
+    order.dedup_by(|a, b| nodes[*a].name == nodes[*b].name);
+    order
+}
+
+/// The positions of the pods bound to each node index, sorted by namespace, name and position
+/// (so of pods sharing a key the first listed comes first).
+pub(crate) fn pods_by_node(snapshot: &ClusterSnapshot, facts: &PodFacts) -> Vec<Vec<usize>> {
+    let mut lists: Vec<Vec<usize>> = vec![Vec::new(); facts.node_ready.len()];
+    for (p, node) in facts.node.iter().enumerate() {
+        if let Some(n) = node {
+            lists[*n].push(p);
+        }
+    }
+    for list in &mut lists {
+        // Positions are ascending already: a stable sort by key keeps them so within a key.
+        list.sort_by(|a, b| pod_order(snapshot, *a, *b));
+    }
+    lists
+}
+
+/// Order of pods in a node's list: namespace, name, then position.
+pub(crate) fn pod_order(snapshot: &ClusterSnapshot, a: usize, b: usize) -> std::cmp::Ordering {
+    let (x, y) = (&snapshot.pods[a], &snapshot.pods[b]);
+    (&x.namespace, &x.name, a).cmp(&(&y.namespace, &y.name, b))
+}
+
 fn analyse<'a>(
     snapshot: &'a ClusterSnapshot,
     opts: &ScaleDownOptions,
-    names: &[&str],
+    node_positions: &[usize],
     facts: &PodFacts,
+    pods_by_node: &[Vec<usize>],
 ) -> Vec<NodeInfo<'a>> {
     let groups: BTreeMap<&str, &NodeGroup> = snapshot
         .node_groups
@@ -101,23 +135,10 @@ fn analyse<'a>(
         .iter()
         .map(|s| (s.name.as_str(), s.hourly_price))
         .collect();
-    // Pods per node index, with the index of each in `snapshot.pods` (for its facts).
-    let mut pods_by_node: Vec<Vec<(&Pod, usize)>> = vec![Vec::new(); names.len()];
-    for (p, pod) in snapshot.pods.iter().enumerate() {
-        if let Some(n) = facts.node[p] {
-            pods_by_node[n].push((pod, p));
-        }
-    }
-    let mut nodes_by_name: BTreeMap<&str, &Node> = BTreeMap::new();
-    for n in &snapshot.nodes {
-        nodes_by_name.entry(n.name.as_str()).or_insert(n);
-    }
-    let mut infos = Vec::with_capacity(names.len());
-    for (idx, pods) in pods_by_node.into_iter().enumerate() {
-        let name = names[idx];
-        let Some(node) = nodes_by_name.get(name).copied() else {
-            continue;
-        };
+    let mut infos = Vec::with_capacity(node_positions.len());
+    for (idx, &position) in node_positions.iter().enumerate() {
+        let node = &snapshot.nodes[position];
+        let name = node.name.as_str();
         let group = node
             .node_group
             .as_deref()
@@ -125,8 +146,10 @@ fn analyse<'a>(
         let price = group
             .and_then(|g| prices.get(g.size.as_str()).copied())
             .unwrap_or(0.0);
-        let mut pods = pods;
-        pods.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let mut pods: Vec<(&Pod, usize)> = pods_by_node[idx]
+            .iter()
+            .map(|&p| (&snapshot.pods[p], p))
+            .collect();
         pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
         // What the placement state would hold for the node: every bound pod's request.
         let mut used = Resources::default();
@@ -434,28 +457,38 @@ impl<'a> Decision<'a> {
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
     // Node indices as the placer, built later if at all, numbers them.
-    let names = existing_node_names(snapshot);
+    let positions = node_positions(snapshot);
+    let names: Vec<&str> = positions
+        .iter()
+        .map(|&i| snapshot.nodes[i].name.as_str())
+        .collect();
     let source = ledger_order(snapshot);
     let index = NameIndex::new(&names);
     let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
-    decide(snapshot, opts, &names, source, &facts, None, false).0
+    let lists = pods_by_node(snapshot, &facts);
+    decide(
+        snapshot, opts, &positions, source, &facts, &lists, None, false,
+    )
+    .0
 }
 
-/// The decision from the per-pod facts (`names` are the node names sorted, duplicates once, and
-/// `source` is [`ledger_order`]). `state`, when given, is the placement state of the snapshot
+/// The decision from the per-pod facts (`node_positions` are [`node_positions`], `source` is
+/// [`ledger_order`] and `pods_by_node` is [`pods_by_node`]). `state`, when given, is the placement state of the snapshot
 /// (what `LazyPlacer` would build). With `keep_state`, the placement state, if the decision
 /// built or was given one, is returned as it was before the decision's simulations.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     snapshot: &ClusterSnapshot,
     opts: &ScaleDownOptions,
-    names: &[&str],
+    node_positions: &[usize],
     source: Vec<usize>,
     facts: &PodFacts,
+    pods_by_node: &[Vec<usize>],
     state: Option<ClusterState>,
     keep_state: bool,
 ) -> (ScaleDownPlan, Option<ClusterState>) {
     let ledger = PdbLedger::with_facts(snapshot, source, facts);
-    let nodes = analyse(snapshot, opts, names, facts);
+    let nodes = analyse(snapshot, opts, node_positions, facts, pods_by_node);
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -485,7 +518,7 @@ pub(crate) fn decide(
     };
     let plan = d.plan();
     let state = if keep_state {
-        d.into_base_state(names.len())
+        d.into_base_state(node_positions.len())
     } else {
         None
     };
