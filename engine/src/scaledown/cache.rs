@@ -192,11 +192,20 @@ impl Kept {
     fn update(&mut self, snapshot: &ClusterSnapshot, stats: &mut CacheStats) -> Updated {
         let new = &snapshot.pods;
         let old_len = self.pods.len();
-        let changed: Vec<usize> = (0..new.len())
-            .filter(|&i| i >= old_len || self.pods[i] != new[i])
-            .collect();
         let left = old_len.saturating_sub(new.len());
-        if (changed.len() + left) * MAX_UPDATED_SHARE > new.len().max(16) {
+        // Stop comparing as soon as the update would cost more than a build (a snapshot
+        // sorted by key shifts every pod after an arrival).
+        let limit = new.len().max(16) / MAX_UPDATED_SHARE;
+        let mut changed: Vec<usize> = Vec::new();
+        for i in 0..new.len() {
+            if i >= old_len || self.pods[i] != new[i] {
+                changed.push(i);
+                if changed.len() + left > limit {
+                    return Updated::TooManyChanges;
+                }
+            }
+        }
+        if changed.len() + left > limit {
             return Updated::TooManyChanges;
         }
         stats.pods_updated += (changed.len() + left) as u64;

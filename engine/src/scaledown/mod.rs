@@ -31,6 +31,9 @@
 //! reason without being simulated. A caller that needs every unneeded node (e.g. for an
 //! unneeded-since timer) plans once with a large `max_nodes`, then acts on a prefix.
 //!
+//! Across decisions: [`ScaleDownCache::plan`] gives the same plan as [`plan_scale_down`] and
+//! reuses what the previous decision built for the pods that did not change (see `cache`).
+//!
 //! Approximation: within one decision, a pod class (same controller, labels, request and
 //! constraints) that found no place is assumed not to fit again until a removal is committed,
 //! except on the node that was being emptied at the time. This can keep a removable node, never

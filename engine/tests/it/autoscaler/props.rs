@@ -368,7 +368,15 @@ fn run_world(seed: u64, fault_rate: f64, steps: usize, settle: usize) -> Vec<Str
         world.workload(i >= steps);
         world.bind();
         let snap = world.snapshot();
+        // A clone of the state starts without the planners' caches: the step from scratch
+        // must decide exactly as the step that reuses the previous one's work.
+        let (cold_next, cold_out) = step(state.clone(), &snap, &obs, now, &config);
         let (next, out) = step(state, &snap, &obs, now, &config);
+        assert_eq!(out, cold_out, "seed {seed}: cached step differs at {now}");
+        assert_eq!(
+            next, cold_next,
+            "seed {seed}: cached state differs at {now}"
+        );
         state = next;
 
         // Serialization round trip of the whole state.
