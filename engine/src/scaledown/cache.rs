@@ -197,8 +197,8 @@ impl Kept {
         // sorted by key shifts every pod after an arrival).
         let limit = new.len().max(16) / MAX_UPDATED_SHARE;
         let mut changed: Vec<usize> = Vec::new();
-        for i in 0..new.len() {
-            if i >= old_len || self.pods[i] != new[i] {
+        for (i, pod) in new.iter().enumerate() {
+            if self.pods.get(i) != Some(pod) {
                 changed.push(i);
                 if changed.len() + left > limit {
                     return Updated::TooManyChanges;
