@@ -18,8 +18,8 @@ use std::sync::Mutex;
 use crate::model::{ClusterSnapshot, Node, Pod, PodDisruptionBudget};
 use crate::sched::{ClusterState, NameIndex};
 
-use super::pdb::{CoverCache, PodFacts, ledger_order};
-use super::planner::{decide, node_positions, pod_order, pods_by_node};
+use super::pdb::{CoverCache, PodFacts};
+use super::planner::{Inputs, decide, pod_order};
 use super::types::{ScaleDownOptions, ScaleDownPlan};
 
 /// Scale-down work kept between decisions; see the module documentation. A clone starts
@@ -165,15 +165,12 @@ enum Updated {
 
 impl Kept {
     fn build(snapshot: &ClusterSnapshot) -> Self {
-        let node_order = node_positions(snapshot);
-        let names: Vec<&str> = node_order
-            .iter()
-            .map(|&i| snapshot.nodes[i].name.as_str())
-            .collect();
-        let source = ledger_order(snapshot);
-        let index = NameIndex::new(&names);
-        let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
-        let pods_by_node = pods_by_node(snapshot, &facts);
+        let Inputs {
+            positions: node_order,
+            source,
+            facts,
+            pods_by_node,
+        } = Inputs::new(snapshot);
         Self {
             pods_by_node,
             nodes: snapshot.nodes.clone(),

@@ -453,21 +453,51 @@ impl<'a> Decision<'a> {
     }
 }
 
+/// What a decision computes from the snapshot's nodes, pods and PDBs before deciding.
+pub(crate) struct Inputs {
+    /// [`node_positions`].
+    pub positions: Vec<usize>,
+    /// [`ledger_order`].
+    pub source: Vec<usize>,
+    pub facts: PodFacts,
+    /// [`pods_by_node`].
+    pub pods_by_node: Vec<Vec<usize>>,
+}
+
+impl Inputs {
+    pub fn new(snapshot: &ClusterSnapshot) -> Self {
+        // Node indices as the placer, built later if at all, numbers them.
+        let positions = node_positions(snapshot);
+        let names: Vec<&str> = positions
+            .iter()
+            .map(|&i| snapshot.nodes[i].name.as_str())
+            .collect();
+        let source = ledger_order(snapshot);
+        let index = NameIndex::new(&names);
+        let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
+        let pods_by_node = pods_by_node(snapshot, &facts);
+        Self {
+            positions,
+            source,
+            facts,
+            pods_by_node,
+        }
+    }
+}
+
 /// Computes the scale-down decision for a snapshot. Pure and deterministic: any permutation
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
-    // Node indices as the placer, built later if at all, numbers them.
-    let positions = node_positions(snapshot);
-    let names: Vec<&str> = positions
-        .iter()
-        .map(|&i| snapshot.nodes[i].name.as_str())
-        .collect();
-    let source = ledger_order(snapshot);
-    let index = NameIndex::new(&names);
-    let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
-    let lists = pods_by_node(snapshot, &facts);
+    let inputs = Inputs::new(snapshot);
     decide(
-        snapshot, opts, &positions, source, &facts, &lists, None, false,
+        snapshot,
+        opts,
+        &inputs.positions,
+        inputs.source.clone(),
+        &inputs.facts,
+        &inputs.pods_by_node,
+        None,
+        false,
     )
     .0
 }
