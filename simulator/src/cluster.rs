@@ -73,6 +73,8 @@ pub struct SimCluster {
     capacity_changed: bool,
     /// Pods that arrived since the last pass.
     arrived: BTreeSet<QueueKey>,
+    /// The last stamp given to a pod that was added or changed (`snapshot.pod_revisions`).
+    last_revision: u64,
 }
 
 /// Why an eviction was refused.
@@ -88,6 +90,7 @@ impl SimCluster {
     pub fn new(mut snapshot: ClusterSnapshot) -> Self {
         snapshot.nodes.clear();
         snapshot.pods.clear();
+        snapshot.pod_revisions.clear();
         Self {
             snapshot,
             pod_meta: Vec::new(),
@@ -100,7 +103,15 @@ impl SimCluster {
             usable: BTreeSet::new(),
             capacity_changed: true,
             arrived: BTreeSet::new(),
+            last_revision: 0,
         }
+    }
+
+    /// A stamp no pod had before: every pod added or changed gets one, so the engine can tell
+    /// unchanged pods from their stamps alone.
+    fn next_revision(&mut self) -> u64 {
+        self.last_revision += 1;
+        self.last_revision
     }
 
     // ----- queries -----
@@ -167,6 +178,8 @@ impl SimCluster {
         self.binder.register_terms(&pod);
         self.pod_pos.insert(key, self.snapshot.pods.len());
         self.snapshot.pods.push(pod);
+        let revision = self.next_revision();
+        self.snapshot.pod_revisions.push(revision);
         self.pod_meta.push(meta);
         self.pending.insert(qk.clone());
         self.arrived.insert(qk);
@@ -180,6 +193,8 @@ impl SimCluster {
         let Some(b) = self.node_meta[n].binder else {
             return;
         };
+        let revision = self.next_revision();
+        self.snapshot.pod_revisions[i] = revision;
         let pod = &mut self.snapshot.pods[i];
         let qk = (-pod.priority, self.pod_meta[i].arrived_at, key.to_string());
         self.pending.remove(&qk);
@@ -197,6 +212,7 @@ impl SimCluster {
     pub fn remove_pod(&mut self, key: &str) -> Option<(Pod, PodMeta)> {
         let i = self.pod_pos.remove(key)?;
         let pod = self.snapshot.pods.swap_remove(i);
+        self.snapshot.pod_revisions.swap_remove(i);
         let meta = self.pod_meta.swap_remove(i);
         if let Some(moved) = self.snapshot.pods.get(i) {
             self.pod_pos.insert(moved.key(), i);

@@ -76,6 +76,15 @@ pub struct ClusterSnapshot {
     /// one new group without a zone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<String>,
+    /// Change stamps of `pods` (one per pod, same order), or empty. Not part of the file
+    /// format. A shell that keeps its snapshot from one loop step to the next (the simulator)
+    /// gives every pod it adds or changes a stamp it never used before, as Kubernetes'
+    /// `resourceVersion` does; the scale-down cache then takes a pod whose stamp it saw at the
+    /// same position as unchanged without comparing it field by field (debug builds still
+    /// compare, to catch a shell that breaks the rule).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub pod_revisions: Vec<u64>,
 }
 
 impl ClusterSnapshot {

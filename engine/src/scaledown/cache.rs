@@ -51,6 +51,8 @@ struct Kept {
     nodes: Vec<Node>,
     pdbs: Vec<PodDisruptionBudget>,
     pods: Vec<Pod>,
+    /// The snapshot's `pod_revisions` for `pods`, or empty.
+    revisions: Vec<u64>,
     /// Positions in `nodes` of the node names sorted, each name once (its first node): the
     /// node indices of the facts and of the placement state.
     node_order: Vec<usize>,
@@ -158,6 +160,15 @@ impl ScaleDownCache {
     }
 }
 
+/// The snapshot's pod stamps, when it has one per pod.
+fn stamps_of(snapshot: &ClusterSnapshot) -> &[u64] {
+    if snapshot.pod_revisions.len() == snapshot.pods.len() {
+        &snapshot.pod_revisions
+    } else {
+        &[]
+    }
+}
+
 enum Updated {
     Yes,
     TooManyChanges,
@@ -176,6 +187,7 @@ impl Kept {
             nodes: snapshot.nodes.clone(),
             pdbs: snapshot.pdbs.clone(),
             pods: snapshot.pods.clone(),
+            revisions: stamps_of(snapshot).to_vec(),
             node_order,
             source,
             facts,
@@ -193,9 +205,23 @@ impl Kept {
         // Stop comparing as soon as the update would cost more than a build (a snapshot
         // sorted by key shifts every pod after an arrival).
         let limit = new.len().max(16) / MAX_UPDATED_SHARE;
+        let stamps = stamps_of(snapshot);
+        let stamped = !stamps.is_empty() && self.revisions.len() == old_len;
         let mut changed: Vec<usize> = Vec::new();
         for (i, pod) in new.iter().enumerate() {
-            if self.pods.get(i) != Some(pod) {
+            let unchanged = if stamped && i < old_len {
+                let same = self.revisions[i] == stamps[i];
+                debug_assert!(
+                    !same || self.pods[i] == *pod,
+                    "pod {} at position {i} changed but kept its stamp {}",
+                    pod.key(),
+                    stamps[i]
+                );
+                same
+            } else {
+                self.pods.get(i) == Some(pod)
+            };
+            if !unchanged {
                 changed.push(i);
                 if changed.len() + left > limit {
                     return Updated::TooManyChanges;
@@ -289,6 +315,7 @@ impl Kept {
         if had_state && self.state.is_none() {
             stats.states_dropped += 1;
         }
+        self.revisions = stamps.to_vec();
         self.pods.truncate(new.len());
         for &i in &changed {
             if i < self.pods.len() {

@@ -85,6 +85,24 @@ fn apply(snap: &mut ClusterSnapshot, pool: &ClusterSnapshot, (kind, a, b): Edit,
     }
 }
 
+/// Stamps the pods as a shell that keeps its snapshot does: a pod that is new or differs
+/// from the pod at its position before gets a stamp never used, the others keep theirs.
+fn restamp(snap: &mut ClusterSnapshot, before: Option<&ClusterSnapshot>, last: &mut u64) {
+    let mut stamps = Vec::with_capacity(snap.pods.len());
+    for (i, pod) in snap.pods.iter().enumerate() {
+        let kept = before.and_then(|b| {
+            (b.pods.get(i) == Some(pod))
+                .then(|| b.pod_revisions.get(i).copied())
+                .flatten()
+        });
+        stamps.push(kept.unwrap_or_else(|| {
+            *last += 1;
+            *last
+        }));
+    }
+    snap.pod_revisions = stamps;
+}
+
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
     prop::collection::vec((0u8..11, 0usize..64, 0usize..64), 1..14)
 }
@@ -119,12 +137,21 @@ proptest! {
         pool in snapshot_strategy(),
         opts in options_strategy(),
         edits in edits(),
+        stamped in any::<bool>(),
     ) {
         let mut snap = snap;
+        let mut last_stamp = 0;
+        if stamped {
+            restamp(&mut snap, None, &mut last_stamp);
+        }
         let mut cache = ScaleDownCache::default();
         check_step(&mut cache, &snap, &opts)?;
         for (serial, edit) in edits.into_iter().enumerate() {
+            let before = snap.clone();
             apply(&mut snap, &pool, edit, serial);
+            if stamped {
+                restamp(&mut snap, Some(&before), &mut last_stamp);
+            }
             check_step(&mut cache, &snap, &opts)?;
         }
     }
@@ -165,4 +192,25 @@ fn one_changed_pod_is_an_update_and_a_changed_node_a_full_build() {
     snap.nodes[0].unschedulable = !snap.nodes[0].unschedulable;
     check_step(&mut cache, &snap, &opts).unwrap();
     assert_eq!(cache.stats().full_builds, 2);
+}
+
+/// A shell that changes a pod but keeps its stamp breaks the rule the cache relies on; debug
+/// builds (the tests) catch it instead of planning from a stale pod.
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "changed but kept its stamp")]
+fn a_changed_pod_with_an_old_stamp_is_caught_in_debug_builds() {
+    let mut runner = proptest::test_runner::TestRunner::new(crate::seeded(1));
+    let mut snap = loop {
+        let s = snapshot_strategy().new_tree(&mut runner).unwrap().current();
+        if !s.pods.is_empty() {
+            break s;
+        }
+    };
+    snap.pod_revisions = (1..=snap.pods.len() as u64).collect();
+    let opts = ScaleDownOptions::default();
+    let mut cache = ScaleDownCache::default();
+    cache.plan(&snap, &opts);
+    snap.pods[0].labels.insert("app".into(), "changed".into());
+    cache.plan(&snap, &opts);
 }

@@ -341,6 +341,9 @@ pub fn build(objects: &ClusterObjects, options: &BuildOptions) -> BuiltSnapshot 
             in_flight,
             system_reserved: options.system_reserved.clone(),
             zones,
+            // Pods are listed sorted by name: positions move with every arrival, so stamps
+            // per position would not help the scale-down cache.
+            pod_revisions: Vec::new(),
         },
         groups: bindings,
         warnings,

@@ -175,6 +175,7 @@ pub fn base_snapshot(l: &LoadedScenario) -> ClusterSnapshot {
         in_flight: Vec::new(),
         system_reserved: s.cluster.system_reserved.clone(),
         zones: s.cluster.zones.clone(),
+        pod_revisions: Vec::new(),
     }
 }
 
