@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{ClusterSnapshot, InFlightNode, Node, NodeGroup, VpsieSize};
 use crate::scaleup::{GroupBlock, GroupIncrease};
+use crate::sched::NameIndex;
 
 use super::config::AutoscalerConfig;
 use super::decision::{PodExplanation, Reason};
@@ -289,10 +290,10 @@ fn blocked_groups(state: &LoopState, now_ms: i64, out: &mut Out) -> BTreeMap<Str
 /// Nodes of the group the loop has no record of. Failed and departing workers do not count.
 fn live_members<'a>(state: &'a LoopState, snapshot: &'a ClusterSnapshot) -> BTreeMap<&'a str, u64> {
     let mut count: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut known: BTreeSet<Cow<'_, str>> = BTreeSet::new();
+    let mut hostnames: Vec<Cow<'_, str>> = Vec::with_capacity(state.records.len());
     for r in state.records.values() {
         if let Some(h) = &r.hostname {
-            known.insert(host_key(h));
+            hostnames.push(host_key(h));
         }
         if r.purpose != Purpose::Unrequested
             && (r.phase.is_in_flight() || r.phase == NodePhase::Ready)
@@ -300,9 +301,13 @@ fn live_members<'a>(state: &'a LoopState, snapshot: &'a ClusterSnapshot) -> BTre
             *count.entry(r.group.as_str()).or_default() += 1;
         }
     }
+    // Node names of one cluster share long prefixes: find them by fingerprint, not by
+    // ordering whole names.
+    let hostnames: Vec<&str> = hostnames.iter().map(AsRef::as_ref).collect();
+    let known = NameIndex::new(&hostnames);
     for n in &snapshot.nodes {
         if let Some(group) = &n.node_group
-            && !known.contains(&host_key(&n.name))
+            && known.find(&host_key(&n.name)).is_none()
         {
             *count.entry(group.as_str()).or_default() += 1;
         }

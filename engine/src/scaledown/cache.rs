@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use crate::model::{ClusterSnapshot, Node, Pod, PodDisruptionBudget};
 use crate::sched::{ClusterState, NameIndex};
 
-use super::pdb::{CoverCache, PodFacts};
+use super::pdb::CoverCache;
 use super::planner::{Inputs, decide, pod_order};
 use super::types::{ScaleDownOptions, ScaleDownPlan};
 
@@ -53,14 +53,8 @@ struct Kept {
     pods: Vec<Pod>,
     /// The snapshot's `pod_revisions` for `pods`, or empty.
     revisions: Vec<u64>,
-    /// Positions in `nodes` of the node names sorted, each name once (its first node): the
-    /// node indices of the facts and of the placement state.
-    node_order: Vec<usize>,
-    /// `ledger_order` of the PDBs.
-    source: Vec<usize>,
-    facts: PodFacts,
-    /// Positions of the pods bound to each node index, in `pods_by_node` order.
-    pods_by_node: Vec<Vec<usize>>,
+    /// Node positions, PDB order, per-pod facts and per-node pod lists, as of `pods`.
+    inputs: Inputs,
     /// The placement state of the pods, when a decision built one.
     state: Option<ClusterState>,
     /// Registered inter-pod terms when the state was built: terms stay after their pods leave,
@@ -113,19 +107,10 @@ impl ScaleDownCache {
         let kept = self.refresh(snapshot);
         let had_state = kept.state.is_some();
         let state = kept.state.take();
-        let (plan, state) = decide(
-            snapshot,
-            opts,
-            &kept.node_order,
-            kept.source.clone(),
-            &kept.facts,
-            &kept.pods_by_node,
-            state,
-            true,
-        );
+        let (plan, state) = decide(snapshot, opts, &kept.inputs, state, true);
         // A state holding fewer pods than the facts bind skipped a duplicate key (the first
         // listed wins), which an update could not keep right: build afresh next time.
-        let bound = kept.facts.node.iter().flatten().count();
+        let bound = kept.inputs.facts.node.iter().flatten().count();
         kept.state = state.filter(|s| s.bound_count() == bound);
         if !had_state && let Some(s) = &kept.state {
             kept.terms_at_build = s.term_count();
@@ -176,21 +161,12 @@ enum Updated {
 
 impl Kept {
     fn build(snapshot: &ClusterSnapshot) -> Self {
-        let Inputs {
-            positions: node_order,
-            source,
-            facts,
-            pods_by_node,
-        } = Inputs::new(snapshot);
         Self {
-            pods_by_node,
+            inputs: Inputs::new(snapshot),
             nodes: snapshot.nodes.clone(),
             pdbs: snapshot.pdbs.clone(),
             pods: snapshot.pods.clone(),
             revisions: stamps_of(snapshot).to_vec(),
-            node_order,
-            source,
-            facts,
             state: None,
             terms_at_build: 0,
         }
@@ -239,14 +215,15 @@ impl Kept {
             .copied()
             .filter(|&i| i < old_len)
             .chain(new.len()..old_len);
+        let inputs = &mut self.inputs;
         for i in gone.clone() {
-            if let Some(node) = self.facts.node[i] {
-                self.pods_by_node[node].retain(|&p| p != i);
+            if let Some(node) = inputs.facts.node[i] {
+                inputs.pods_by_node[node].retain(|&p| p != i);
             }
         }
         if let Some(state) = &mut self.state {
             for i in gone {
-                let Some(node) = self.facts.node[i] else {
+                let Some(node) = inputs.facts.node[i] else {
                     continue;
                 };
                 let pod = &self.pods[i];
@@ -258,14 +235,14 @@ impl Kept {
             }
         }
         // The facts of the new pods.
-        let names: Vec<&str> = self
-            .node_order
+        let names: Vec<&str> = inputs
+            .positions
             .iter()
             .map(|&i| snapshot.nodes[i].name.as_str())
             .collect();
         let index = NameIndex::new(&names);
-        let mut covers = CoverCache::new(snapshot, &self.source);
-        let facts = &mut self.facts;
+        let mut covers = CoverCache::new(snapshot, &inputs.source);
+        let facts = &mut inputs.facts;
         facts.node.truncate(new.len());
         facts.request.truncate(new.len());
         facts.cover.truncate(new.len());
@@ -273,7 +250,7 @@ impl Kept {
             let pod = &new[i];
             let node = pod.node_name.as_deref().and_then(|n| index.find(n));
             let request = pod.effective_requests();
-            let cover = covers.covering(snapshot, &self.source, pod);
+            let cover = covers.covering(snapshot, &inputs.source, pod);
             if i < facts.node.len() {
                 facts.node[i] = node;
                 facts.request[i] = request;
@@ -286,8 +263,17 @@ impl Kept {
         }
         for &i in &changed {
             if let Some(node) = facts.node[i] {
-                let list = &mut self.pods_by_node[node];
+                let list = &mut inputs.pods_by_node[node];
                 let at = list.partition_point(|&p| pod_order(snapshot, p, i).is_lt());
+                // A neighbour with the same key: the lists now hold a duplicate.
+                let same_key = |p: usize| {
+                    let (a, b) = (&snapshot.pods[p], &new[i]);
+                    a.namespace == b.namespace && a.name == b.name
+                };
+                if (at > 0 && same_key(list[at - 1])) || list.get(at).is_some_and(|&p| same_key(p))
+                {
+                    inputs.distinct_keys = false;
+                }
                 list.insert(at, i);
             }
         }

@@ -82,7 +82,9 @@ pub(crate) struct Decision<'a> {
     /// Every pod the accepted removals move, with its destination, in plan order.
     pub moved: Vec<(&'a Pod, NodeIdx)>,
     pub cluster_cost: f64,
-    pub cluster_disruption: f64,
+    /// Priority-weighted evictable pods of the cluster, computed when consolidation first
+    /// needs it (most decisions never weigh disruption).
+    cluster_disruption: Option<f64>,
 }
 
 /// The snapshot positions of the node of each node index: the nodes sorted by name, of nodes
@@ -121,10 +123,9 @@ pub(crate) fn pod_order(snapshot: &ClusterSnapshot, a: usize, b: usize) -> std::
 fn analyse<'a>(
     snapshot: &'a ClusterSnapshot,
     opts: &ScaleDownOptions,
-    node_positions: &[usize],
-    facts: &PodFacts,
-    pods_by_node: &[Vec<usize>],
+    inputs: &Inputs,
 ) -> Vec<NodeInfo<'a>> {
+    let facts = &inputs.facts;
     let groups: BTreeMap<&str, &NodeGroup> = snapshot
         .node_groups
         .iter()
@@ -135,8 +136,8 @@ fn analyse<'a>(
         .iter()
         .map(|s| (s.name.as_str(), s.hourly_price))
         .collect();
-    let mut infos = Vec::with_capacity(node_positions.len());
-    for (idx, &position) in node_positions.iter().enumerate() {
+    let mut infos = Vec::with_capacity(inputs.positions.len());
+    for (idx, &position) in inputs.positions.iter().enumerate() {
         let node = &snapshot.nodes[position];
         let name = node.name.as_str();
         let group = node
@@ -146,11 +147,13 @@ fn analyse<'a>(
         let price = group
             .and_then(|g| prices.get(g.size.as_str()).copied())
             .unwrap_or(0.0);
-        let mut pods: Vec<(&Pod, usize)> = pods_by_node[idx]
+        let mut pods: Vec<(&Pod, usize)> = inputs.pods_by_node[idx]
             .iter()
             .map(|&p| (&snapshot.pods[p], p))
             .collect();
-        pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
+        if !inputs.distinct_keys {
+            pods.dedup_by(|(a, _), (b, _)| a.namespace == b.namespace && a.name == b.name);
+        }
         // What the placement state would hold for the node: every bound pod's request.
         let mut used = Resources::default();
         for &(_, p) in &pods {
@@ -259,6 +262,19 @@ pub(crate) enum Trial {
 }
 
 impl<'a> Decision<'a> {
+    /// Priority-weighted evictable pods of the cluster (see `disruption_units`).
+    pub fn cluster_disruption(&mut self) -> f64 {
+        let snapshot = self.snapshot;
+        *self.cluster_disruption.get_or_insert_with(|| {
+            snapshot
+                .pods
+                .iter()
+                .filter(|p| p.node_name.is_some() && !p.is_mirror() && !p.is_daemonset_pod())
+                .map(disruption_units)
+                .sum::<i64>() as f64
+        })
+    }
+
     fn group_of(&self, i: usize) -> &'a str {
         self.nodes[i].group.map(|g| g.name.as_str()).unwrap_or("")
     }
@@ -462,6 +478,8 @@ pub(crate) struct Inputs {
     pub facts: PodFacts,
     /// [`pods_by_node`].
     pub pods_by_node: Vec<Vec<usize>>,
+    /// No two pods of one node's list share a key (false when unsure).
+    pub distinct_keys: bool,
 }
 
 impl Inputs {
@@ -476,11 +494,18 @@ impl Inputs {
         let index = NameIndex::new(&names);
         let facts = PodFacts::new(snapshot, &source, names.len(), |name| index.find(name));
         let pods_by_node = pods_by_node(snapshot, &facts);
+        let distinct_keys = pods_by_node.iter().all(|list| {
+            list.windows(2).all(|w| {
+                let (a, b) = (&snapshot.pods[w[0]], &snapshot.pods[w[1]]);
+                a.namespace != b.namespace || a.name != b.name
+            })
+        });
         Self {
             positions,
             source,
             facts,
             pods_by_node,
+            distinct_keys,
         }
     }
 }
@@ -488,37 +513,22 @@ impl Inputs {
 /// Computes the scale-down decision for a snapshot. Pure and deterministic: any permutation
 /// of the snapshot's lists gives the same plan.
 pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
-    let inputs = Inputs::new(snapshot);
-    decide(
-        snapshot,
-        opts,
-        &inputs.positions,
-        inputs.source.clone(),
-        &inputs.facts,
-        &inputs.pods_by_node,
-        None,
-        false,
-    )
-    .0
+    decide(snapshot, opts, &Inputs::new(snapshot), None, false).0
 }
 
-/// The decision from the per-pod facts (`node_positions` are [`node_positions`], `source` is
-/// [`ledger_order`] and `pods_by_node` is [`pods_by_node`]). `state`, when given, is the placement state of the snapshot
+/// The decision from what was computed before deciding (`Inputs`). `state`, when given, is the placement state of the snapshot
 /// (what `LazyPlacer` would build). With `keep_state`, the placement state, if the decision
 /// built or was given one, is returned as it was before the decision's simulations.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     snapshot: &ClusterSnapshot,
     opts: &ScaleDownOptions,
-    node_positions: &[usize],
-    source: Vec<usize>,
-    facts: &PodFacts,
-    pods_by_node: &[Vec<usize>],
+    inputs: &Inputs,
     state: Option<ClusterState>,
     keep_state: bool,
 ) -> (ScaleDownPlan, Option<ClusterState>) {
-    let ledger = PdbLedger::with_facts(snapshot, source, facts);
-    let nodes = analyse(snapshot, opts, node_positions, facts, pods_by_node);
+    let facts = &inputs.facts;
+    let ledger = PdbLedger::with_facts(snapshot, inputs.source.clone(), facts);
+    let nodes = analyse(snapshot, opts, inputs);
     let mut group_size: BTreeMap<&str, u32> = BTreeMap::new();
     for info in &nodes {
         if let Some(g) = info.group {
@@ -526,12 +536,6 @@ pub(crate) fn decide(
         }
     }
     let cluster_cost: f64 = nodes.iter().map(|n| n.price).sum();
-    let cluster_disruption = snapshot
-        .pods
-        .iter()
-        .filter(|p| p.node_name.is_some() && !p.is_mirror() && !p.is_daemonset_pod())
-        .map(disruption_units)
-        .sum::<i64>() as f64;
     let mut d = Decision {
         snapshot,
         opts,
@@ -544,11 +548,11 @@ pub(crate) fn decide(
         gone: BTreeSet::new(),
         moved: Vec::new(),
         cluster_cost,
-        cluster_disruption,
+        cluster_disruption: None,
     };
     let plan = d.plan();
     let state = if keep_state {
-        d.into_base_state(node_positions.len())
+        d.into_base_state(inputs.positions.len())
     } else {
         None
     };
@@ -635,7 +639,7 @@ impl Decision<'_> {
                         if consolidating {
                             let savings = safe_div(d.nodes[i].price, d.cluster_cost);
                             let disruption =
-                                safe_div(d.nodes[i].disruption() as f64, d.cluster_disruption);
+                                safe_div(d.nodes[i].disruption() as f64, d.cluster_disruption());
                             if !opts.consolidation.worth_it(savings, disruption) {
                                 let placed: Vec<(usize, NodeIdx)> =
                                     dests.iter().copied().enumerate().collect();

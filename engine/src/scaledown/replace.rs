@@ -232,7 +232,7 @@ pub(crate) fn plan_replacement(
         }
         let removed_price: f64 = set.iter().map(|&i| d.nodes[i].price).sum();
         let disruption = set.iter().map(|&i| d.nodes[i].disruption()).sum::<i64>() as f64;
-        let disruption_fraction = safe_div(disruption, d.cluster_disruption);
+        let disruption_fraction = safe_div(disruption, d.cluster_disruption());
         for (t_idx, (t, _)) in templates.iter().enumerate() {
             let Some(placed) = simulate(d, set, Some(t), false, &mut names) else {
                 continue;
