@@ -3,10 +3,11 @@
 //!
 //! A loop that plans every few seconds sees a cluster where a handful of pods changed since the
 //! last step, yet a decision built from scratch pays for every pod: its request, its node, its
-//! PDBs, and a placement state with every binding. The cache keeps a copy of the pods it last
-//! saw and, at the next decision, compares them position by position (snapshots that keep their
-//! order, like the simulator's, differ in a few positions), unbinds the pods that left or
-//! changed and binds their successors. Anything else that the facts depend on (a node, a PDB)
+//! PDBs, and a placement state with every binding. A shell that keeps its snapshot between
+//! steps (the simulator) stamps each pod it adds or changes (`ClusterSnapshot::pod_revisions`).
+//! The cache keeps the stamps and a copy of the pods it last saw and, at the next decision,
+//! compares the stamps position by position (a shell that keeps its order differs in a few
+//! positions), unbinds the pods that left or changed and binds their successors. Anything else that the facts depend on (a node, a PDB)
 //! differing sends it back to a full build. The decision itself runs as before and leaves the
 //! state as it found it.
 //!
@@ -44,6 +45,8 @@ pub struct CacheStats {
     pub pods_updated: u64,
     /// Placement states dropped because they could not be brought up to date.
     pub states_dropped: u64,
+    /// Decisions made without the cache (the snapshot's pods had no stamps).
+    pub uncached: u64,
 }
 
 struct Kept {
@@ -102,8 +105,17 @@ impl ScaleDownCache {
         self.kept.get_mut().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `plan_scale_down`, reusing and then keeping what the previous decision built.
+    /// `plan_scale_down`, reusing and then keeping what the previous decision built. Only a
+    /// snapshot whose pods carry stamps (`ClusterSnapshot::pod_revisions`) is cached: without
+    /// them every pod would have to be compared field by field, and a shell that lists pods
+    /// sorted by name moves every later pod at each arrival, so such a snapshot is decided
+    /// afresh and nothing is kept (no copies, no cost over `plan_scale_down`).
     pub fn plan(&mut self, snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> ScaleDownPlan {
+        if snapshot.pods.is_empty() || stamps_of(snapshot).is_empty() {
+            *self.kept() = None;
+            self.stats.uncached += 1;
+            return decide(snapshot, opts, &Inputs::new(snapshot), None, false).0;
+        }
         let kept = self.refresh(snapshot);
         let had_state = kept.state.is_some();
         let state = kept.state.take();
@@ -182,21 +194,15 @@ impl Kept {
         // sorted by key shifts every pod after an arrival).
         let limit = new.len().max(16) / MAX_UPDATED_SHARE;
         let stamps = stamps_of(snapshot);
-        let stamped = !stamps.is_empty() && self.revisions.len() == old_len;
         let mut changed: Vec<usize> = Vec::new();
         for (i, pod) in new.iter().enumerate() {
-            let unchanged = if stamped && i < old_len {
-                let same = self.revisions[i] == stamps[i];
-                debug_assert!(
-                    !same || self.pods[i] == *pod,
-                    "pod {} at position {i} changed but kept its stamp {}",
-                    pod.key(),
-                    stamps[i]
-                );
-                same
-            } else {
-                self.pods.get(i) == Some(pod)
-            };
+            let unchanged = self.revisions.get(i).is_some_and(|old| *old == stamps[i]);
+            debug_assert!(
+                !unchanged || self.pods[i] == *pod,
+                "pod {} at position {i} changed but kept its stamp {}",
+                pod.key(),
+                stamps[i]
+            );
             if !unchanged {
                 changed.push(i);
                 if changed.len() + left > limit {

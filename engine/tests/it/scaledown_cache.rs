@@ -113,10 +113,16 @@ fn check_step(
     snap: &ClusterSnapshot,
     opts: &ScaleDownOptions,
 ) -> Result<(), TestCaseError> {
+    let uncached = cache.stats().uncached;
     let cached = cache.plan(snap, opts);
     let fresh = plan_scale_down(snap, opts);
     prop_assert_eq!(cached.render_text(), fresh.render_text());
     prop_assert_eq!(&cached, &fresh);
+    if snap.pod_revisions.len() != snap.pods.len() || snap.pods.is_empty() {
+        // Without stamps nothing is kept.
+        prop_assert_eq!(cache.stats().uncached, uncached + 1);
+        prop_assert!(cache.state().is_none());
+    }
     if let Some(state) = cache.state() {
         let built = ClusterState::existing_only(snap);
         prop_assert_eq!(state.placement_digest(), built.placement_digest());
@@ -175,11 +181,15 @@ fn one_changed_pod_is_an_update_and_a_changed_node_a_full_build() {
     };
     let mut cache = ScaleDownCache::default();
     check_step(&mut cache, &snap, &opts).unwrap();
+    assert_eq!(cache.stats().uncached, 1, "no stamps, no cache");
+    snap.pod_revisions = (1..=snap.pods.len() as u64).collect();
+    check_step(&mut cache, &snap, &opts).unwrap();
     assert_eq!(cache.stats().full_builds, 1);
     let had_state = cache.state().is_some();
 
     let moved = snap.pods.len() - 1;
     snap.pods.swap_remove(0);
+    snap.pod_revisions.swap_remove(0);
     check_step(&mut cache, &snap, &opts).unwrap();
     let stats = cache.stats();
     assert_eq!((stats.full_builds, stats.updates), (1, 1), "{stats:?}");

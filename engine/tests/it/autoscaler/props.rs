@@ -362,12 +362,32 @@ fn run_world(seed: u64, fault_rate: f64, steps: usize, settle: usize) -> Vec<Str
     let mut log = Vec::new();
     let mut replacements: Vec<(i64, BTreeSet<String>, BTreeSet<String>)> = Vec::new();
     let window = config.consolidation.window.ms();
+    // Pod stamps as a shell that keeps its snapshot gives them (a pod that differs from the
+    // pod at its position the step before gets a new one), so the scale-down cache is used.
+    let mut last_snap: Option<ClusterSnapshot> = None;
+    let mut last_stamp = 0u64;
     for i in 0..steps + settle {
         let now = i as i64 * STEP_MS;
         let obs = world.advance(now);
         world.workload(i >= steps);
         world.bind();
-        let snap = world.snapshot();
+        let mut snap = world.snapshot();
+        snap.pod_revisions = snap
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(p, pod)| {
+                last_snap
+                    .as_ref()
+                    .filter(|prev| prev.pods.get(p) == Some(pod))
+                    .and_then(|prev| prev.pod_revisions.get(p).copied())
+                    .unwrap_or_else(|| {
+                        last_stamp += 1;
+                        last_stamp
+                    })
+            })
+            .collect();
+        last_snap = Some(snap.clone());
         // A clone of the state starts without the planners' caches: the step from scratch
         // must decide exactly as the step that reuses the previous one's work.
         let (cold_next, cold_out) = step(state.clone(), &snap, &obs, now, &config);
