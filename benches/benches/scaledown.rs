@@ -13,7 +13,7 @@ use criterion::Criterion;
 use vpsie_benches::scaledown_workloads::ca_shape;
 use vpsie_engine::model::ClusterSnapshot;
 use vpsie_engine::scaledown::pdb::disruptions_allowed;
-use vpsie_engine::scaledown::{ScaleDownOptions, apply_removals, plan_scale_down};
+use vpsie_engine::scaledown::{ScaleDownCache, ScaleDownOptions, apply_removals, plan_scale_down};
 
 const NODES: usize = 2000;
 
@@ -87,5 +87,30 @@ fn main() {
     c.bench_function("scaledown/2000x40/one decision, unlimited", |b| {
         b.iter(|| plan_scale_down(black_box(&snap), &unlimited))
     });
+    // A loop step's decision with the cache: the snapshot differs from the previous one in one
+    // pod (a new stamp), as in a cluster where a pod arrived since the last step.
+    let mut stamped = snap.clone();
+    stamped.pod_revisions = (1..=stamped.pods.len() as u64).collect();
+    let mut changed = stamped.clone();
+    if let Some(last) = changed.pod_revisions.last_mut() {
+        *last = u64::MAX;
+    }
+    let pair = [stamped, changed];
+    let mut cache = ScaleDownCache::default();
+    let mut turn = 0;
+    c.bench_function(
+        "scaledown/2000x40/one decision, unlimited, cached, one pod changed",
+        |b| {
+            b.iter(|| {
+                turn ^= 1;
+                cache.plan(black_box(&pair[turn]), &unlimited)
+            })
+        },
+    );
+    let stats = cache.stats();
+    println!(
+        "cache: {} updates, {} full builds, {} pods updated",
+        stats.updates, stats.full_builds, stats.pods_updated
+    );
     c.final_summary();
 }
