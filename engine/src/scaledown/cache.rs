@@ -7,9 +7,9 @@
 //! steps (the simulator) stamps each pod it adds or changes (`ClusterSnapshot::pod_revisions`).
 //! The cache keeps the stamps and a copy of the pods it last saw and, at the next decision,
 //! compares the stamps position by position (a shell that keeps its order differs in a few
-//! positions), unbinds the pods that left or changed and binds their successors. Anything else that the facts depend on (a node, a PDB)
-//! differing sends it back to a full build. The decision itself runs as before and leaves the
-//! state as it found it.
+//! positions), unbinds the pods that left or changed and binds their successors. Anything else
+//! the facts depend on (a node, a PDB) differing sends it back to a full build. The decision
+//! itself runs as before and leaves the state as it found it.
 //!
 //! A cached decision equals an uncached one: tests compare them over random changes, and compare
 //! the kept state with a fresh build.
@@ -190,8 +190,8 @@ impl Kept {
         let new = &snapshot.pods;
         let old_len = self.pods.len();
         let left = old_len.saturating_sub(new.len());
-        // Stop comparing as soon as the update would cost more than a build (a snapshot
-        // sorted by key shifts every pod after an arrival).
+        // Stop comparing as soon as the update would cost more than a build (a shell that
+        // reorders its pods changes most positions).
         let limit = new.len().max(16) / MAX_UPDATED_SHARE;
         let stamps = stamps_of(snapshot);
         let mut changed: Vec<usize> = Vec::new();
@@ -232,20 +232,24 @@ impl Kept {
                 let Some(node) = inputs.facts.node[i] else {
                     continue;
                 };
-                let pod = &self.pods[i];
-                if state.node_of(&pod.key()) != Some(node) {
+                if state.unbind(&self.pods[i]) != Some(node) {
+                    // Not bound where the facts said: the state is no longer the pods'.
                     self.state = None;
                     break;
                 }
-                state.unbind(pod);
             }
         }
-        // The facts of the new pods.
-        let names: Vec<&str> = inputs
-            .positions
-            .iter()
-            .map(|&i| snapshot.nodes[i].name.as_str())
-            .collect();
+        // The facts of the new pods (the name index only when some pod changed: most steps
+        // of a quiet cluster change none).
+        let names: Vec<&str> = if changed.is_empty() {
+            Vec::new()
+        } else {
+            inputs
+                .positions
+                .iter()
+                .map(|&i| snapshot.nodes[i].name.as_str())
+                .collect()
+        };
         let index = NameIndex::new(&names);
         let mut covers = CoverCache::new(snapshot, &inputs.source);
         let facts = &mut inputs.facts;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::node::SCALE_DOWN_DISABLED;
 use crate::model::pod::WhenUnsatisfiable;
 use crate::model::{ClusterSnapshot, Node, NodeGroup, Pod, Resources};
-use crate::sched::{ClusterState, NameIndex, NodeIdx};
+use crate::sched::{ClusterState, NameIndex, NodeIdx, existing_node_positions};
 
 use super::blocking::{PodDisposition, disposition};
 use super::consolidation::disruption_units;
@@ -85,17 +85,6 @@ pub(crate) struct Decision<'a> {
     /// Priority-weighted evictable pods of the cluster, computed when consolidation first
     /// needs it (most decisions never weigh disruption).
     cluster_disruption: Option<f64>,
-}
-
-/// The snapshot positions of the node of each node index: the nodes sorted by name, of nodes
-/// sharing a name the first listed (as `ClusterState` keeps it).
-pub(crate) fn node_positions(snapshot: &ClusterSnapshot) -> Vec<usize> {
-    let nodes = &snapshot.nodes;
-    let mut order: Vec<usize> = (0..nodes.len()).collect();
-    // Stable, so of nodes sharing a name the first listed stays.
-    order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
-    order.dedup_by(|a, b| nodes[*a].name == nodes[*b].name);
-    order
 }
 
 /// The positions of the pods bound to each node index, sorted by namespace, name and position
@@ -378,11 +367,18 @@ impl<'a> Decision<'a> {
             let pod = self.nodes[i].evict[*k].0;
             self.placer.get().unbind(pod);
         }
+        self.put_back(i);
+    }
+
+    /// Binds every pod of node `i` on it again and makes it schedulable; those of its pods
+    /// that were placed elsewhere must have been unbound first.
+    pub fn put_back(&mut self, i: usize) {
         let idx = self.nodes[i].idx;
+        let placer = self.placer.get();
         for pod in &self.nodes[i].pods {
-            self.placer.get().state.bind(pod, idx);
+            placer.state.bind(pod, idx);
         }
-        self.placer.get().set_schedulable(idx, true);
+        placer.set_schedulable(idx, true);
     }
 
     /// Checks that the pods earlier removals moved still fit where they go once node `i`
@@ -471,7 +467,7 @@ impl<'a> Decision<'a> {
 
 /// What a decision computes from the snapshot's nodes, pods and PDBs before deciding.
 pub(crate) struct Inputs {
-    /// [`node_positions`].
+    /// [`existing_node_positions`]: the node of each node index.
     pub positions: Vec<usize>,
     /// [`ledger_order`].
     pub source: Vec<usize>,
@@ -485,7 +481,7 @@ pub(crate) struct Inputs {
 impl Inputs {
     pub fn new(snapshot: &ClusterSnapshot) -> Self {
         // Node indices as the placer, built later if at all, numbers them.
-        let positions = node_positions(snapshot);
+        let positions = existing_node_positions(snapshot);
         let names: Vec<&str> = positions
             .iter()
             .map(|&i| snapshot.nodes[i].name.as_str())
@@ -516,9 +512,10 @@ pub fn plan_scale_down(snapshot: &ClusterSnapshot, opts: &ScaleDownOptions) -> S
     decide(snapshot, opts, &Inputs::new(snapshot), None, false).0
 }
 
-/// The decision from what was computed before deciding (`Inputs`). `state`, when given, is the placement state of the snapshot
-/// (what `LazyPlacer` would build). With `keep_state`, the placement state, if the decision
-/// built or was given one, is returned as it was before the decision's simulations.
+/// The decision from what was computed before deciding (`Inputs`). `state`, when given, is
+/// the placement state of the snapshot (what `LazyPlacer` would build). With `keep_state`, the
+/// placement state, if the decision built or was given one, is returned as it was before the
+/// decision's simulations.
 pub(crate) fn decide(
     snapshot: &ClusterSnapshot,
     opts: &ScaleDownOptions,
@@ -570,14 +567,11 @@ impl Decision<'_> {
                 placer.state.unbind(pod);
             }
         }
-        for &i in &self.gone {
-            let idx = self.nodes[i].idx;
-            for pod in &self.nodes[i].pods {
-                placer.state.bind(pod, idx);
-            }
-            placer.state.set_schedulable(idx, true);
+        let gone: Vec<usize> = self.gone.iter().copied().collect();
+        for i in gone {
+            self.put_back(i);
         }
-        placer.state.truncate_nodes(existing);
+        self.placer.get().state.truncate_nodes(existing);
         self.placer.into_state()
     }
 

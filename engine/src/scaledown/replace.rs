@@ -155,11 +155,7 @@ fn simulate<'a>(
         d.placer.get().set_schedulable(*n, false);
     }
     for &i in set {
-        let idx = d.nodes[i].idx;
-        for pod in d.nodes[i].pods.clone() {
-            d.placer.get().state.bind(pod, idx);
-        }
-        d.placer.get().set_schedulable(idx, true);
+        d.put_back(i);
     }
     ok.then_some(placed)
 }

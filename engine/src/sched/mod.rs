@@ -14,7 +14,9 @@ mod state;
 mod template;
 mod unfit;
 
-pub use state::{ClusterState, NameIndex, NodeIdx, NodeKind, existing_node_names};
+pub use state::{
+    ClusterState, NameIndex, NodeIdx, NodeKind, existing_node_names, existing_node_positions,
+};
 pub use template::{
     NodeTemplate, daemonset_lands, daemonset_pod_request, static_fit, static_fit_request,
     template_for,

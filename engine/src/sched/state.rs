@@ -130,10 +130,21 @@ struct SpreadMin {
 /// The snapshot's node names sorted, a duplicate once: position `i` is the `NodeIdx` that
 /// `ClusterState::existing_only` gives the node.
 pub fn existing_node_names(snapshot: &ClusterSnapshot) -> Vec<&str> {
-    let mut names: Vec<&str> = snapshot.nodes.iter().map(|n| n.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+    existing_node_positions(snapshot)
+        .into_iter()
+        .map(|i| snapshot.nodes[i].name.as_str())
+        .collect()
+}
+
+/// The position in `snapshot.nodes` of the node of each `NodeIdx` (see `existing_node_names`):
+/// of nodes sharing a name, the first listed, as `ClusterState` keeps it.
+pub fn existing_node_positions(snapshot: &ClusterSnapshot) -> Vec<usize> {
+    let nodes = &snapshot.nodes;
+    let mut order: Vec<usize> = (0..nodes.len()).collect();
+    // Stable, so of nodes sharing a name the first listed stays.
+    order.sort_by(|a, b| nodes[*a].name.cmp(&nodes[*b].name));
+    order.dedup_by(|a, b| nodes[*a].name == nodes[*b].name);
+    order
 }
 
 /// Finds a name's position in a sorted, deduplicated list of names by a fingerprint of the
@@ -428,7 +439,7 @@ impl ClusterState {
 
     /// Forgets the log of node changes and the caches built on it, as a fresh state has none:
     /// a state kept across decisions would otherwise grow its log with every trial.
-    pub fn forget_node_history(&mut self) {
+    fn forget_node_history(&mut self) {
         self.node_log.clear();
         self.nodes_version = 0;
         self.domain_cache.get_mut().clear();

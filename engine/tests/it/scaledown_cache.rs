@@ -87,7 +87,11 @@ fn apply(snap: &mut ClusterSnapshot, pool: &ClusterSnapshot, (kind, a, b): Edit,
 
 /// Stamps the pods as a shell that keeps its snapshot does: a pod that is new or differs
 /// from the pod at its position before gets a stamp never used, the others keep theirs.
-fn restamp(snap: &mut ClusterSnapshot, before: Option<&ClusterSnapshot>, last: &mut u64) {
+pub(crate) fn restamp(
+    snap: &mut ClusterSnapshot,
+    before: Option<&ClusterSnapshot>,
+    last: &mut u64,
+) {
     let mut stamps = Vec::with_capacity(snap.pods.len());
     for (i, pod) in snap.pods.iter().enumerate() {
         let kept = before.and_then(|b| {

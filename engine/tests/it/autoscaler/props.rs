@@ -372,21 +372,7 @@ fn run_world(seed: u64, fault_rate: f64, steps: usize, settle: usize) -> Vec<Str
         world.workload(i >= steps);
         world.bind();
         let mut snap = world.snapshot();
-        snap.pod_revisions = snap
-            .pods
-            .iter()
-            .enumerate()
-            .map(|(p, pod)| {
-                last_snap
-                    .as_ref()
-                    .filter(|prev| prev.pods.get(p) == Some(pod))
-                    .and_then(|prev| prev.pod_revisions.get(p).copied())
-                    .unwrap_or_else(|| {
-                        last_stamp += 1;
-                        last_stamp
-                    })
-            })
-            .collect();
+        crate::scaledown_cache::restamp(&mut snap, last_snap.as_ref(), &mut last_stamp);
         last_snap = Some(snap.clone());
         // A clone of the state starts without the planners' caches: the step from scratch
         // must decide exactly as the step that reuses the previous one's work.
